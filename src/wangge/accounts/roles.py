@@ -1,0 +1,55 @@
+"""Roles and what each may do, declared once as data.
+
+Every permission check in pages and API goes through ``has_permission``; the table below is
+the only place that says which role holds which permission.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("administrator")  # 系统管理员
+    COMMAND = "command", _("command centre")  # 指挥中心
+    STAFF = "staff", _("street / community staff")  # 街道、社区工作人员
+    HANDLER = "handler", _("department handler")  # 职能部门
+    GRID_WORKER = "grid_worker", _("grid worker")  # 网格员
+    RESIDENT = "resident", _("resident")  # 居民
+    STEWARD = "steward", _("data steward")  # 数据管理员
+    AUDITOR = "auditor", _("auditor")  # 审计
+    MACHINE = "machine", _("machine client")  # 物联感知、热线对接等机器客户端
+
+
+STAFF_ROLES = frozenset(
+    {Role.ADMIN, Role.COMMAND, Role.STAFF, Role.HANDLER, Role.GRID_WORKER, Role.STEWARD,
+     Role.AUDITOR}
+)
+# Roles whose accounts may exist without a region node: they serve the whole deployment.
+UNBOUND_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "regions.view": STAFF_ROLES,
+    "regions.locate": STAFF_ROLES | {Role.MACHINE, Role.RESIDENT},
+    "regions.import": frozenset({Role.ADMIN}),
+    "accounts.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
+    "accounts.manage": frozenset({Role.ADMIN}),
+    "tokens.manage": frozenset({Role.ADMIN}),
+    "audit.view": frozenset({Role.AUDITOR}),
+    "audit.verify": frozenset({Role.AUDITOR, Role.ADMIN}),
+}
+
+# What an API token may be allowed to do. A request made with a token needs the permission
+# both in the token's scopes and in its owner's role.
+TOKEN_SCOPES: dict[str, str] = {
+    "regions:read": "regions.view",
+    "regions:locate": "regions.locate",
+    "audit:read": "audit.view",
+}
+
+
+def role_has_permission(role: str | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return role in PERMISSIONS[permission]

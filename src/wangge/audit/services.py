@@ -1,0 +1,150 @@
+"""Writing and verifying the audit trail.
+
+``record`` is called by every service that writes or reveals, inside that service's own
+transaction, so the business change and its audit record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .context import Actor, current_actor
+from .models import AuditHead, AuditRecord
+
+GENESIS = "0" * 64
+
+
+def _digest(alg: str, data: bytes) -> str:
+    if alg == "sha256":
+        return hashlib.sha256(data).hexdigest()
+    if alg == "sm3":
+        h = hashes.Hash(hashes.SM3())
+        h.update(data)
+        return h.finalize().hex()
+    raise ValueError(f"unknown audit hash algorithm {alg!r}")
+
+
+def chain_algorithm() -> str:
+    """SM3 when the national suite 国密 is configured, SHA-256 otherwise."""
+    return "sm3" if settings.CRYPTO_SUITE == "gm" else "sha256"
+
+
+def canonical_detail(detail: dict[str, Any] | None) -> str:
+    return json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def record_hash(rec: AuditRecord) -> str:
+    """Hash of a record's content and its predecessor's hash (the chain link)."""
+    body = json.dumps(
+        [
+            rec.seq, rec.at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+            rec.actor_id, rec.actor, rec.role, rec.node_code, rec.node_path, rec.action,
+            rec.object_type, rec.object_id, rec.purpose, rec.client_ip, rec.detail,
+            rec.prev_hash,
+        ],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return _digest(rec.alg, body.encode())
+
+
+def _lock_head() -> AuditHead:
+    """Take the chain head under a write lock; concurrent appenders queue here."""
+    AuditHead.objects.get_or_create(pk=1)
+    if connection.vendor == "sqlite":
+        # SQLite transactions here begin IMMEDIATE: the write lock is already held.
+        return AuditHead.objects.get(pk=1)
+    return AuditHead.objects.select_for_update().get(pk=1)
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str = "",
+    object_id: str | int = "",
+    purpose: str = "",
+    detail: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> AuditRecord:
+    """Append one record: ``actor`` did ``action`` to ``obj`` (for ``purpose``)."""
+    actor = actor or current_actor()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+    with transaction.atomic():
+        head = _lock_head()
+        rec = AuditRecord(
+            seq=head.seq + 1,
+            at=timezone.now(),
+            actor_id=actor.user_id,
+            actor=actor.name[:150],
+            role=actor.role,
+            node_code=actor.node_code,
+            node_path=actor.node_path,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:80],
+            purpose=purpose[:300],
+            client_ip=actor.client_ip,
+            detail=canonical_detail(detail),
+            alg=chain_algorithm(),
+            prev_hash=head.hash,
+        )
+        rec.hash = record_hash(rec)
+        rec.save()
+        AuditHead.objects.filter(pk=1).update(seq=rec.seq, hash=rec.hash)
+    return rec
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str = ""
+
+
+def _iter_chain(batch: int = 5000) -> Iterator[AuditRecord]:
+    last = 0
+    while True:
+        rows = list(AuditRecord.objects.filter(seq__gt=last).order_by("seq")[:batch])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain() -> VerifyResult:
+    """Recompute every link; report the first record whose content or link is wrong."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    for rec in _iter_chain():
+        if rec.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq,
+                                f"record #{expected_seq} is missing (next is #{rec.seq})")
+        if rec.prev_hash != expected_prev:
+            return VerifyResult(False, checked, rec.seq,
+                                f"record #{rec.seq} does not link to the record before it")
+        if record_hash(rec) != rec.hash:
+            return VerifyResult(False, checked, rec.seq,
+                                f"record #{rec.seq} was altered after it was written")
+        expected_prev = rec.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head and head.seq != checked:
+        return VerifyResult(False, checked, checked + 1,
+                            f"the chain head says #{head.seq} but the trail ends at #{checked}")
+    return VerifyResult(True, checked)

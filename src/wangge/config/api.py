@@ -1,0 +1,43 @@
+"""The JSON API under /api/v1 (django-ninja). Each app contributes a router."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from wangge.accounts.api import router as accounts_router
+from wangge.accounts.auth import api_auth
+from wangge.audit.api import router as audit_router
+from wangge.regions.api import router as regions_router
+
+api = NinjaAPI(
+    title="wangge API",
+    version="1",
+    description="wangge (网格) grassroots governance platform. Authenticate with a session "
+    "(pages) or `Authorization: Bearer wg_…` (machine clients).",
+    auth=api_auth(),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return api.create_response(request, {"detail": "forbidden", "permission": str(exc)},
+                               status=403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": "not found"}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return api.create_response(request, {"detail": "authentication required"}, status=401)
+
+
+api.add_router("/accounts", accounts_router)
+api.add_router("/regions", regions_router)
+api.add_router("/audit", audit_router)

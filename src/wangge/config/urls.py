@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from wangge.core import views as core_views
+
+from .api import api
+
+admin.site.site_header = "wangge 网格 · 管理"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("wangge.accounts.urls")),
+    path("regions/", include("wangge.regions.urls")),
+    path("audit/", include("wangge.audit.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import build_tree, make_user
+from wangge.accounts.roles import Role
+
+
+@pytest.fixture
+def tree(db):
+    return build_tree()
+
+
+@pytest.fixture
+def community_staff(tree):
+    return make_user("west_staff", Role.STAFF, tree["370102001001"])
+
+
+@pytest.fixture
+def other_community_staff(tree):
+    return make_user("east_staff", Role.STAFF, tree["370102001002"])
+
+
+@pytest.fixture
+def admin_user(db):
+    user = make_user("root_admin", Role.ADMIN, None)
+    user.is_staff = True
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("auditor1", Role.AUDITOR, None)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _audit_guard(request):
+    """Keep the append-only triggers in place during every database test.
+
+    Transactional tests end with a flush that empties every table; the guard would refuse
+    that for the audit table, so it is lifted just for the flush and restored next test.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    from wangge.audit.guard import install_guard, remove_guard
+
+    transactional = _is_transactional(request)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    install_guard()
+    yield
+    if transactional:
+        remove_guard()
