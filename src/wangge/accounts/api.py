@@ -1,7 +1,6 @@
-from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from ninja import Router
+from ninja import Router, Status
 from ninja.errors import HttpError
 
 from . import services
@@ -34,11 +33,11 @@ def issue_token(request, payload: TokenIn):
     except ValidationError as exc:
         raise HttpError(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in
                                        exc.message_dict.items())) from exc
-    return 201, TokenOut(id=token.pk, name=token.name, prefix=token.prefix,
-                         scopes=token.scopes, expires_at=token.expires_at, token=secret)
+    return Status(201, TokenOut(id=token.pk, name=token.name, prefix=token.prefix,
+                         scopes=token.scopes, expires_at=token.expires_at, token=secret))
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
 def revoke_token(request, token_id: int):
     services.revoke_token(request.user, token_id)
-    return 204, None
+    return Status(204, None)

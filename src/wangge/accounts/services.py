@@ -21,10 +21,20 @@ def permissions_of(user) -> list[str]:
 
 
 def issue_token(
-    by: User, *, username: str, name: str, scopes: list[str], expires_at: datetime | None = None
+    by: User | None,
+    *,
+    username: str,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``username`` (within the issuer's scope); return it with its secret."""
-    require_permission(by, "tokens.manage")
+    """Create a token for ``username``; return it with its secret (shown once).
+
+    ``by`` is the administrator asking, whose scope must contain the owner; ``None`` is the
+    operator's command line on the server itself.
+    """
+    if by is not None:
+        require_permission(by, "tokens.manage")
     unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
     if unknown:
         raise ValidationError({"scopes": f"unknown scope(s): {', '.join(unknown)}"})
@@ -32,7 +42,12 @@ def issue_token(
         raise ValidationError({"scopes": "a token needs at least one scope"})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "the expiry is in the past"})
-    owner = get_visible_or_404(User, by, username=username)
+    if by is None:
+        owner = User.objects.filter(username=username).first()
+        if owner is None:
+            raise ValidationError({"user": f"no user named {username!r}"})
+    else:
+        owner = get_visible_or_404(User, by, username=username)
     with transaction.atomic():
         secret, prefix, digest = ApiToken.new_secret()
         token = ApiToken.objects.create(

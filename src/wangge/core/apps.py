@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
 
     name = "wangge.core"
     label = "core"
+
+    def ready(self) -> None:
+        from .keys import ensure_field_key
+
+        ensure_field_key()
