@@ -4,7 +4,10 @@ from ninja import Router, Status
 from ninja.errors import HttpError
 
 from . import services
-from .schemas import MeOut, TokenIn, TokenOut
+from .models import Department
+from .permissions import require_permission
+from .schemas import DepartmentOut, MeOut, TokenIn, TokenOut
+from .scope import visible_to
 
 router = Router(tags=["accounts"])
 
@@ -41,3 +44,12 @@ def issue_token(request, payload: TokenIn):
 def revoke_token(request, token_id: int):
     services.revoke_token(request.user, token_id)
     return Status(204, None)
+
+
+@router.get("/departments", response=list[DepartmentOut])
+def departments(request):
+    """Departments at or below the caller's node (职能部门)."""
+    require_permission(request.user, "accounts.view", getattr(request, "api_token", None))
+    rows = visible_to(Department.objects.select_related("region"), request.user)
+    return [DepartmentOut(code=d.code, name=d.name, region_code=d.region.code)
+            for d in rows.filter(is_active=True)]

@@ -29,3 +29,9 @@ class TokenOut(Schema):
     scopes: list[str]
     expires_at: datetime | None
     token: str | None = None  # only in the response that creates it
+
+
+class DepartmentOut(Schema):
+    code: str
+    name: str
+    region_code: str

@@ -68,3 +68,51 @@ def revoke_token(by: User, token_id: int) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         record("accounts.token_revoke", token)
     return token
+
+
+def create_account(
+    by: User | None,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    region_code: str | None = None,
+    department_code: str | None = None,
+    display_name: str = "",
+) -> User:
+    """Create an account bound to a node (and department), validated and audited.
+
+    ``by`` must hold accounts.manage and see the node; ``None`` is the server's own CLI.
+    """
+    from django.contrib.auth.password_validation import validate_password
+
+    from wangge.regions.models import Region
+
+    from .models import Department
+    from .scope import visible_to
+
+    if by is not None:
+        require_permission(by, "accounts.manage")
+    regions = Region.objects.all() if by is None else visible_to(Region, by)
+    region = None
+    if region_code:
+        region = regions.filter(code=region_code).first()
+        if region is None:
+            raise ValidationError({"region": f"no region node {region_code!r} in your scope"})
+    department = None
+    if department_code:
+        department = Department.objects.filter(code=department_code).first()
+        if department is None:
+            raise ValidationError({"department": f"no department {department_code!r}"})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": f"user name {username!r} is taken"})
+    user = User(username=username, role=role, region=region, department=department,
+                display_name=display_name)
+    user.full_clean(exclude=["password"])
+    validate_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        record("accounts.create", user, detail={"role": role, "region": region_code,
+                                                "department": department_code})
+    return user
