@@ -22,7 +22,7 @@ venv: $(UV)
 	@if [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -d node_modules/leaflet ]; then \
 		npm ci --no-audit --no-fund --loglevel=error; fi
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
-	cd src/wangge && ../../$(WANGGE) compilemessages --ignore=.venv -v 0
+	@if [ -d src/wangge/locale ]; then cd src/wangge && ../../$(WANGGE) compilemessages -v 0; fi
 
 ## demo: the working platform with the demo city on http://$(HOST):$(PORT)
 demo: venv

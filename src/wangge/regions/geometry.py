@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 
@@ -34,3 +36,47 @@ def bbox_and_centroid(geojson: dict | None) -> dict[str, float | None]:
 def square_metres(area_deg2: float, lat: float) -> float:
     """Approximate area in m² of a small lon/lat area at latitude ``lat``."""
     return area_deg2 * METRES_PER_DEGREE**2 * math.cos(math.radians(lat))
+
+
+LON_RANGE = (-180.0, 180.0)
+LAT_RANGE = (-90.0, 90.0)
+
+
+def square_metres_each(geoms) -> np.ndarray:
+    """Approximate area in m² of each geometry in an array, each at its own mid-latitude.
+
+    The vectorised form of ``square_metres`` for checks over thousands of grids at once.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if geoms.size == 0:
+        return np.zeros(0)
+    areas = shapely.area(geoms)
+    # Mid-latitude of the bounds: unlike the centroid it is defined (NaN) for an empty
+    # result, whose area is 0 anyway.
+    bounds = shapely.bounds(geoms)
+    lats = np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2)
+    return areas * METRES_PER_DEGREE**2 * np.cos(np.radians(lats))
+
+
+def coordinates_outside_lonlat(geom: shapely.Geometry) -> np.ndarray:
+    """The coordinate pairs of ``geom`` that cannot be WGS-84 lon/lat (or aren't finite).
+
+    Projected metres (e.g. a CGCS2000 Gauss-Krüger export) land here instead of somewhere
+    absurd on the map.
+    """
+    coords = shapely.get_coordinates(geom)
+    lon, lat = coords[:, 0], coords[:, 1]
+    bad = ~(np.isfinite(lon) & np.isfinite(lat)
+            & (lon >= LON_RANGE[0]) & (lon <= LON_RANGE[1])
+            & (lat >= LAT_RANGE[0]) & (lat <= LAT_RANGE[1]))
+    return coords[bad]
+
+
+def normalised_geojson(geom: shapely.Geometry) -> dict:
+    """Plain-JSON GeoJSON (lists, floats, 2-D) of what was validated, as it will be stored.
+
+    Storing shapely's output rather than the input means stored boundaries are exactly the
+    checked ones (rings closed, stray members dropped), and re-importing the same file
+    compares equal.
+    """
+    return json.loads(json.dumps(to_geojson(shapely.force_2d(geom))))

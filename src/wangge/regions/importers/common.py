@@ -24,7 +24,7 @@ LOOKUP_CHUNK = 900
 
 # Past this many problems the input is plainly the wrong file; more lines would only bury
 # the first ones.
-MAX_PROBLEMS = 200
+MAX_PROBLEMS = 1000
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class Problem:
 class ImportReport:
     """The outcome of one import. ``errors`` non-empty means nothing was written."""
 
-    source: str
+    origin: str  # where the data came from: a folder, a file, an upload
     total: int = 0
     created: int = 0
     updated: int = 0

@@ -257,7 +257,7 @@ def import_divisions(directory: str | Path, *, source: str = DEFAULT_SOURCE,
     if len(source) > SOURCE_MAX:
         raise ValueError(f"source tag is longer than {SOURCE_MAX} characters: {source!r}")
     directory = Path(directory)
-    report = ImportReport(source=str(directory), dry_run=dry_run)
+    report = ImportReport(origin=str(directory), dry_run=dry_run)
     with transaction.atomic():
         rows = read_and_validate(directory, report)
         report.total = len(rows)
