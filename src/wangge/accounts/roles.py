@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 TOKEN_SCOPES: dict[str, str] = {
     "regions:read": "regions.view",
     "regions:locate": "regions.locate",
+    "regions:import": "regions.import",
     "audit:read": "audit.view",
 }
 

@@ -11,6 +11,8 @@ from wangge.accounts.api import router as accounts_router
 from wangge.accounts.auth import api_auth
 from wangge.audit.api import router as audit_router
 from wangge.regions.api import router as regions_router
+from wangge.regions.import_api import router as import_router
+from wangge.regions.locate_api import router as locate_router
 
 api = NinjaAPI(
     title="wangge API",
@@ -40,4 +42,6 @@ def _unauthenticated(request, exc):
 
 api.add_router("/accounts", accounts_router)
 api.add_router("/regions", regions_router)
+api.add_router("/regions-import", import_router)
 api.add_router("/audit", audit_router)
+api.add_router("/locate", locate_router)

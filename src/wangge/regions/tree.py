@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 
 def subtree_q(path: str, field: str = "path") -> Q:
@@ -26,7 +27,7 @@ def bump_geometry_revision() -> None:
     from .models import TreeRevision
 
     updated = TreeRevision.objects.filter(pk=1).update(
-        geometry_revision=F("geometry_revision") + 1
+        geometry_revision=F("geometry_revision") + 1, changed_at=Now()
     )
     if not updated:
         TreeRevision.objects.get_or_create(pk=1, defaults={"geometry_revision": 1})
