@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from wangge.accounts.permissions import require_permission
+from wangge.core.http import read_limited_body
 
 from .import_views import MAX_UPLOAD_BYTES, error_rows
 from .importers import ImportReport, import_geojson
@@ -65,23 +66,9 @@ def report_out(report: ImportReport) -> ImportReportOut:
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    """The raw body, refused past ``MAX_UPLOAD_BYTES`` before it is all held in memory.
-
-    Read from the stream rather than ``request.body``: Django's general 2.5 MB body cap is
-    right for forms but would refuse an ordinary city's grid layer here.
-    """
     too_large = HttpError(413, f"the body is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
                                "split the FeatureCollection")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_UPLOAD_BYTES:
-        raise too_large
-    body = request.read(MAX_UPLOAD_BYTES + 1)
-    if len(body) > MAX_UPLOAD_BYTES:
-        raise too_large
-    return body
+    return read_limited_body(request, MAX_UPLOAD_BYTES, too_large)
 
 
 _BODY_DOC = {

@@ -22,6 +22,7 @@ from ninja.errors import HttpError
 from pydantic import ValidationError
 
 from wangge.accounts.permissions import require_permission
+from wangge.core.http import read_limited_body
 
 from .crs import CRS_NAMES, normalise_crs
 from .locate import GridInfo, LocateInputError, locate, locate_bulk
@@ -160,16 +161,7 @@ def _read_bulk_body(request) -> BulkIn:
     limit = MAX_BULK_POINTS * BYTES_PER_POINT + 1024
     too_big = HttpError(422, f"the body is over {limit} bytes: at most {MAX_BULK_POINTS} "
                              "points per request; split the batch")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise too_big
-    # Read the stream rather than request.body, which applies the 2.5 MB form limit.
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
-        raise too_big
+    raw = read_limited_body(request, limit, too_big)
     try:
         data = json.loads(raw or b"null")
         if not isinstance(data, dict):
