@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -23,7 +24,7 @@ from wangge.regions import import_api, import_views
 from wangge.regions.models import Level, Region
 from wangge.regions.services import create_region
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.regions.import_test_urls")]
+pytestmark = pytest.mark.django_db
 
 PAGE = "/regions/import/"
 API = "/api/v1/regions-import/"
@@ -69,7 +70,8 @@ def upload(data, name: str = "grids.geojson") -> SimpleUploadedFile:
 
 def client_for(user=None) -> Client:
     # English, so the assertions read the msgids whatever translations exist.
-    c = Client(headers={"accept-language": "en"})
+    c = Client()
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     if user is not None:
         c.force_login(user)
     return c
