@@ -253,3 +253,14 @@ def test_chinese_even_when_the_browser_asks_for_english(tree, community_staff):
     c.force_login(community_staff)
     page = c.get("/regions/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "退出登录" in page and "Sign out" not in page
+
+
+@pytest.mark.django_db
+def test_grid_worker_lands_on_own_grid_and_sees_its_households(tree):
+    worker = make_user("gw1", Role.GRID_WORKER, tree["370102001001001"])
+    c = Client()
+    c.force_login(worker)
+    resp = c.get("/")
+    assert resp.status_code == 302 and resp["Location"] == "/regions/370102001001001/detail/"
+    page = c.get("/regions/370102001001001/").content.decode()
+    assert "420" in page

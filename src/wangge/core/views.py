@@ -7,7 +7,11 @@ from wangge.accounts.permissions import has_permission
 @login_required
 def home(request):
     """Each role lands where its work is."""
-    if has_permission(request.user, "regions.view") and request.user.role != "auditor":
+    user = request.user
+    if has_permission(user, "regions.view") and user.role != "auditor":
+        if user.region is not None and user.region.is_grid:
+            # A grid worker's day starts at their own grid.
+            return redirect("regions:detail", code=user.region.code)
         return redirect("regions:browse")
     if has_permission(request.user, "audit.view"):
         return redirect("audit:search")

@@ -15,6 +15,7 @@ large city has tens of thousands of accounts. This is acceptable for a demo only
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import string
@@ -37,7 +38,7 @@ from wangge.regions.geometry import bbox_and_centroid, to_geojson
 from wangge.regions.models import Region
 from wangge.regions.tree import bump_geometry_revision
 
-from .layout import COUNTY, GRID, CityLayout, build_layout, load_divisions
+from .layout import COUNTY, GRID, SURNAMES, CityLayout, build_layout, load_divisions
 
 DEMO_SOURCE = "demo"
 DEMO_EMAIL_DOMAIN = "demo.wangge.invalid"
@@ -209,6 +210,20 @@ class AccountSpec:
     is_admin: bool = False
 
 
+# Given-name characters for the people in the demo; surnames come from the layout's list.
+GIVEN_NAME_CHARS = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂梅晓红建国海燕玉华志云"
+
+
+def person_name(username: str) -> str:
+    """A plausible, stable Chinese name for a demo person (same username, same name)."""
+    digest = hashlib.sha256(username.encode()).digest()
+    surname = SURNAMES[digest[0] % len(SURNAMES)]
+    given = GIVEN_NAME_CHARS[digest[1] % len(GIVEN_NAME_CHARS)]
+    if digest[2] % 3:  # two-character given names are the more common
+        given += GIVEN_NAME_CHARS[digest[3] % len(GIVEN_NAME_CHARS)]
+    return surname + given
+
+
 def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
     """Every demo account. Usernames are stable: same size and seed, same names."""
     # The showcase district's accounts get the short names (command_lixia, handler_cg…).
@@ -234,14 +249,14 @@ def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
             specs.append(AccountSpec(handler, Role.HANDLER, district.code,
                                      f"{district.name}{name}办事员",
                                      f"{district.code}-{suffix}"))
-    specs += [AccountSpec(f"street_{s.code}", Role.STAFF, s.code, f"{s.name}工作人员")
-              for s in layout.streets]
-    specs += [AccountSpec(f"community_{c.code}", Role.STAFF, c.code, f"{c.name}工作人员")
-              for c in layout.communities]
-    specs += [AccountSpec(f"gw_{g.code}", Role.GRID_WORKER, g.code, f"{g.name}网格员")
+    specs += [AccountSpec(f"street_{s.code}", Role.STAFF, s.code,
+                          person_name(f"street_{s.code}")) for s in layout.streets]
+    specs += [AccountSpec(f"community_{c.code}", Role.STAFF, c.code,
+                          person_name(f"community_{c.code}")) for c in layout.communities]
+    specs += [AccountSpec(f"gw_{g.code}", Role.GRID_WORKER, g.code, person_name(f"gw_{g.code}"))
               for g in layout.grids]
     first_grid = min(g.code for g in layout.grids if g.code.startswith(main.code))
-    specs.append(AccountSpec("resident1", Role.RESIDENT, first_grid, "居民一"))
+    specs.append(AccountSpec("resident1", Role.RESIDENT, first_grid, person_name("resident1")))
     return specs
 
 

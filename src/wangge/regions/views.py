@@ -80,6 +80,10 @@ def _rows(regions, totals: dict[str, queries.Totals]) -> list[dict]:
 def _summary(user, node: Region | None, below: dict[str, queries.Totals]) -> dict:
     """The node's own counts; ``below`` is ``child_totals`` for it, already fetched."""
     totals = sum(below.values(), queries.Totals())
+    if node is not None and node.is_grid:
+        # A grid is its own (only) grid: its households are what its worker looks for.
+        own = queries.households_of(node)
+        totals = queries.Totals(1, own or 0, int(own is not None))
     return {
         "children": queries.children(user, node).count(),
         "grids": totals.grids,
