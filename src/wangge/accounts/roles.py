@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "accounts.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
     "accounts.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
+    "cases.view": STAFF_ROLES - {Role.AUDITOR, Role.STEWARD} | {Role.RESIDENT, Role.MACHINE},
+    "cases.report": frozenset({Role.GRID_WORKER, Role.RESIDENT, Role.STAFF, Role.COMMAND,
+                               Role.MACHINE}),
+    "cases.import": frozenset({Role.STAFF, Role.COMMAND, Role.MACHINE}),
+    "cases.configure": frozenset({Role.ADMIN}),  # categories, routing and deadline rules
     "audit.view": frozenset({Role.AUDITOR}),
     "audit.verify": frozenset({Role.AUDITOR, Role.ADMIN}),
 }
@@ -46,6 +51,9 @@ TOKEN_SCOPES: dict[str, str] = {
     "regions:read": "regions.view",
     "regions:locate": "regions.locate",
     "regions:import": "regions.import",
+    "cases:read": "cases.view",
+    "cases:report": "cases.report",
+    "cases:import": "cases.import",
     "audit:read": "audit.view",
 }
 

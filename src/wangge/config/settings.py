@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "wangge.regions",
     "wangge.accounts",
     "wangge.audit",
+    "wangge.workcalendar",
+    "wangge.notifications",
+    "wangge.cases",
     "wangge.demo",
 ]
 
