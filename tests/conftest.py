@@ -63,3 +63,13 @@ def _audit_guard(request):
     yield
     if transactional:
         remove_guard()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_work_calendar():
+    """Day overrides a test creates are rolled back; the calendar's cache must forget them."""
+    from wangge.workcalendar.services import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -3,6 +3,12 @@
 This module is the one place that turns "who is asking" into a row filter. Models declare
 ``scope_path_field`` (the path that places a row in the tree); pages and API fetch through
 ``visible_to`` / ``get_visible_or_404`` and never filter by region themselves.
+
+A model whose rows need more than the subtree rule (cases: a department handler sees only what
+his department is assigned, a resident only what she reported) declares a classmethod
+``scope_refine(user, base: Q) -> Q`` that receives the subtree filter and returns the final
+one. It is called from here, for signed-in active users only, so the rule still lives in one
+place per model and every fetch goes through it.
 """
 
 from __future__ import annotations
@@ -23,13 +29,20 @@ def scope_q(user, model: type[Model]) -> Q:
     """The filter that limits ``model`` rows to what ``user`` may see.
 
     Unauthenticated users see nothing. Administrators and auditors without a node serve the
-    whole deployment. Everyone else sees the subtree of their node.
+    whole deployment. Everyone else sees the subtree of their node — as refined by the model's
+    ``scope_refine`` hook when it declares one.
     """
     field = getattr(model, "scope_path_field", None)
     if field is None:
         raise TypeError(f"{model.__name__} declares no scope_path_field; it cannot be scoped")
     if user is None or not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
+    base = _subtree_scope(user, field)
+    refine = getattr(model, "scope_refine", None)
+    return refine(user, base) if refine is not None else base
+
+
+def _subtree_scope(user, field: str) -> Q:
     region = getattr(user, "region", None)
     if region is None:
         if user.role in UNBOUND_ROLES:

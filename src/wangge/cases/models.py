@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from wangge.accounts.roles import Role
 
 from .workflow import State, Step
 
@@ -71,16 +74,23 @@ class Case(models.Model):
     region = models.ForeignKey("regions.Region", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="cases")
     region_path = models.CharField(max_length=400, blank=True, db_index=True)
-    # Who reported. Personal data (name/phone) is kept encrypted once the registry's field
-    # encryption lands; until then only the reporter account and a masked contact are stored.
+    # Who reported: the account that filed it (resident, grid worker, staff, machine client).
+    # Personal data (name/phone) is kept encrypted once the registry's field encryption lands;
+    # until then only the account and a masked contact are stored, never the raw phone.
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="reported_cases")
     reporter_contact_masked = models.CharField(max_length=40, blank=True)
     external_id = models.CharField(max_length=80, blank=True, db_index=True)  # hotline order no.
+    # "<submitter id>:<client key>", so two clients choosing the same key never meet; the
+    # fingerprint of what was submitted tells a retry from a reuse of the key for other content.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
     self_handled = models.BooleanField(default=False)  # 自处置
     master = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="merged_cases")
+    # What routing suggested at intake: {"lead": dept code, "assisting": [codes]}; empty means
+    # no rule matched and the case waits in the dispatcher's queue.
+    route = models.JSONField(default=dict, blank=True)
     # The current step's deadline (working time), for the traffic light and escalation.
     step = models.CharField(max_length=12, choices=Step.choices, blank=True)
     step_started_at = models.DateTimeField(null=True, blank=True)
@@ -106,6 +116,28 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
+    @classmethod
+    def scope_refine(cls, user, base: Q) -> Q:
+        """Narrow (or, for residents and machines, replace) the subtree filter for cases.
+
+        Called by ``accounts.scope.scope_q`` only for an active, signed-in user. Department
+        handlers see the cases their department is actively assigned, within their subtree;
+        residents and machine clients see only what they filed, wherever it lies; everyone
+        else sees their subtree and, in addition, what they filed themselves (a grid worker
+        reporting across the grid boundary still finds the case in "my cases").
+        """
+        role = getattr(user, "role", None)
+        if role == Role.HANDLER:
+            if user.department_id is None:
+                return Q(pk__in=[])
+            assigned = Assignment.objects.filter(department_id=user.department_id, active=True)
+            return base & Q(pk__in=assigned.values("case_id"))
+        if role in (Role.RESIDENT, Role.MACHINE):
+            return Q(reporter_id=user.pk)
+        if not base:  # an empty Q is "everything"; OR-ing into it would narrow it
+            return base
+        return base | Q(reporter_id=user.pk)
+
 
 class AssignmentRole(models.TextChoices):
     LEAD = "lead", _("lead (主办)")
@@ -125,6 +157,8 @@ class Assignment(models.Model):
     reported_in_at = models.DateTimeField(null=True, blank=True)
     contribution = models.TextField(blank=True)
     active = models.BooleanField(default=True)  # false once returned or replaced
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)  # why it ended (the return's reason, a void …)
 
     class Meta:
         constraints = [
@@ -164,9 +198,14 @@ class CaseEvent(models.Model):
 
 
 class Photo(models.Model):
-    """Evidence photo — 照片, stored outside the web root, served only to those who see the case."""
+    """Evidence photo — 照片, stored outside the web root, served only to those who see the case.
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    A photo may be uploaded before its case exists (a grid worker's on-the-spot evidence is
+    taken first, then the report is filed): until attached it is visible to its uploader only.
+    """
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="photos")
     event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="photos")
     stored_name = models.CharField(max_length=80, unique=True)
@@ -183,6 +222,20 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.stored_name
+
+    @property
+    def thumb_name(self) -> str:
+        return f"{self.stored_name.rsplit('.', 1)[0]}_thumb.jpg"
+
+
+class CaseCounter(models.Model):
+    """Per-day sequence behind case codes (WG + yyyymmdd + 6 digits), taken under a row lock."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
 
 
 class RoutingRule(models.Model):

@@ -10,6 +10,8 @@ from ninja.errors import AuthenticationError
 from wangge.accounts.api import router as accounts_router
 from wangge.accounts.auth import api_auth
 from wangge.audit.api import router as audit_router
+from wangge.cases.api import router as cases_router
+from wangge.notifications.api import router as notifications_router
 from wangge.regions.api import router as regions_router
 from wangge.regions.import_api import router as import_router
 from wangge.regions.locate_api import router as locate_router
@@ -44,4 +46,6 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/regions", regions_router)
 api.add_router("/regions-import", import_router)
 api.add_router("/audit", audit_router)
+api.add_router("/notifications", notifications_router)
 api.add_router("/locate", locate_router)
+api.add_router("/cases", cases_router)

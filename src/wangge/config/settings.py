@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wangge.core.context_processors.platform",
+                "wangge.notifications.context_processors.unread_messages",
             ],
         },
     },
@@ -219,4 +220,32 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("WANGGE_LOG_LEVEL", "WARNING")},
+    # The log channel of notifications: what it "sends" must really reach a handler.
+    "loggers": {"wangge.notifications": {"handlers": ["console"], "level": "INFO",
+                                         "propagate": False}},
+}
+
+# Open311 GeoReport v2 (/open311/v2): the one jurisdiction this deployment serves.
+OPEN311_JURISDICTION_ID = os.environ.get("WANGGE_OPEN311_JURISDICTION_ID", "wangge.local")
+OPEN311_CONTACT = os.environ.get("WANGGE_OPEN311_CONTACT", "")
+OPEN311_ENDPOINT_TYPE = os.environ.get("WANGGE_OPEN311_ENDPOINT_TYPE", "production")
+
+# Duplicate suggestion at intake: same category, this close, this recent, this similar.
+DUPLICATE_METRES = float(os.environ.get("WANGGE_DUPLICATE_METRES", "100"))
+DUPLICATE_HOURS = float(os.environ.get("WANGGE_DUPLICATE_HOURS", "72"))
+DUPLICATE_MIN_SIMILARITY = float(os.environ.get("WANGGE_DUPLICATE_MIN_SIMILARITY", "0.3"))
+
+# Notification channels beyond the in-app inbox. SMS and WeChat stay "not configured" (and
+# never claim a send) until a gateway callable is named by its dotted path.
+NOTIFY_CHANNELS = env_list("WANGGE_NOTIFY_CHANNELS", "log")
+NOTIFY_SMS_GATEWAY = os.environ.get("WANGGE_SMS_GATEWAY", "")
+NOTIFY_WECHAT_GATEWAY = os.environ.get("WANGGE_WECHAT_GATEWAY", "")
+NOTIFY_LOG_LEVEL = "INFO"
+
+# Working hours for step deadlines (工作时间), wall clock in TIME_ZONE; holidays and 调休 come
+# from chinesecalendar and administrators' day overrides.
+WANGGE_WORKCALENDAR = {
+    "TIME_ZONE": TIME_ZONE,
+    "PERIODS": [("09:00", "12:00"), ("13:30", "17:30")],
+    "OVERRIDE_CACHE_SECONDS": 60,
 }

@@ -14,6 +14,9 @@ urlpatterns = [
     path("regions/", include("wangge.regions.urls")),
     path("audit/", include("wangge.audit.urls")),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("wangge.cases.open311.urls")),
+    path("cases/rules/", include("wangge.cases.rules_urls")),
+    path("notifications/", include("wangge.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

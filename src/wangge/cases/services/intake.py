@@ -1,0 +1,401 @@
+"""Intake — 受理: one case from any source, exactly once per idempotency key.
+
+Grid workers (巡查上报), residents (居民上报), the 12345 hotline (热线工单), sensors and video
+analytics (物联感知、雪亮工程, machine clients), referrals from above (上级交办) and Open311
+clients all file through ``submit_case``. It places the case in the tree (the grid under its
+point, found by ``regions.locate``), numbers it, suggests a route, starts the registration
+deadline and writes the first line of the timeline and the audit record, all in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from wangge.accounts.permissions import has_permission
+from wangge.accounts.roles import Role
+from wangge.audit.services import record
+from wangge.regions.crs import CRS_NAMES, normalise_crs
+from wangge.regions.locate import LocateInputError, locate
+from wangge.regions.models import Level, Region
+
+from ..models import Case, CaseCounter, CaseEvent, Category, Photo, Source, Urgency
+from ..workflow import State, Step
+from .common import audit_actor, deadline_for, event_for
+from .errors import CaseConflict, CaseForbidden, CaseInvalid
+
+# Which sources each role may file under: the hotline and referrals are desk work, sensors
+# and video are machines, a resident is always a resident.
+SOURCES_BY_ROLE: dict[str, frozenset[str]] = {
+    Role.GRID_WORKER: frozenset({Source.PATROL}),
+    Role.RESIDENT: frozenset({Source.RESIDENT}),
+    Role.STAFF: frozenset({Source.PATROL, Source.HOTLINE, Source.REFERRAL}),
+    Role.COMMAND: frozenset({Source.HOTLINE, Source.REFERRAL}),
+    Role.MACHINE: frozenset({Source.SENSOR, Source.VIDEO, Source.HOTLINE, Source.OPEN311}),
+}
+# The source assumed when a person leaves it out; machine clients must always say.
+DEFAULT_SOURCE: dict[str, str] = {
+    Role.GRID_WORKER: Source.PATROL,
+    Role.RESIDENT: Source.RESIDENT,
+    Role.STAFF: Source.PATROL,
+    Role.COMMAND: Source.REFERRAL,
+}
+KEY_RE = re.compile(r"[A-Za-z0-9._:\-]{1,80}")
+PHONE_RE = re.compile(r"\+?[0-9][0-9 \-]{3,22}")
+MAX_DESCRIPTION = 10_000
+
+
+@dataclass
+class CaseInput:
+    """What a reporter submits. ``lon``/``lat`` need ``crs`` (wgs84, cgcs2000, gcj02, bd09).
+
+    ``grid`` names a grid explicitly, for a point in no grid (the nearest grid is offered and
+    the reporter accepts it) or a report without a point. ``photos`` are ids of the reporter's
+    own uploads; a self-handled report (自处置) needs at least one as evidence.
+    """
+
+    category: str
+    title: str
+    description: str = ""
+    source: str | None = None
+    urgency: str = Urgency.NORMAL
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = None
+    address: str = ""
+    grid: str | None = None
+    contact_phone: str = ""
+    external_id: str = ""
+    idempotency_key: str | None = None
+    self_handled: bool = False
+    photos: list[int] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class _Place:
+    region: Region
+    lon: float | None
+    lat: float | None
+    in_grid: bool
+    note: str = ""
+    detail: dict = field(default_factory=dict)
+
+
+def mask_phone(raw: str) -> str:
+    """A contact number as staff may see it: 13812345678 → 138****5678.
+
+    The raw number is never stored on the case; it is validated, masked and dropped.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    if not PHONE_RE.fullmatch(text):
+        raise CaseInvalid(_("contact_phone: %(start)s… is not a phone number (digits, spaces, "
+                            "'-' and a leading '+' only)") % {"start": text[:3]},
+                          field="contact_phone")
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+86") or (len(digits) == 13 and digits.startswith("86")):
+        digits = digits[2:]  # the country code says nothing about the person
+    if not 5 <= len(digits) <= 15:
+        raise CaseInvalid(_("contact_phone: a phone number has 5 to 15 digits, not %(n)d")
+                          % {"n": len(digits)}, field="contact_phone")
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    keep = 4 if len(digits) >= 8 else 2
+    return "*" * (len(digits) - keep) + digits[-keep:]
+
+
+def submit_case(actor, data: CaseInput) -> tuple[Case, bool]:
+    """File a case for ``actor``; return it and whether it was created now.
+
+    A retry with the same idempotency key returns the case the first attempt made
+    (``created`` False), also when the two arrive at the same moment: the key is unique in
+    the database and the loser of the race reads the winner's case. The same key with
+    different content is refused (409) rather than silently answered with the old case.
+    """
+    if not has_permission(actor, "cases.report"):
+        raise CaseForbidden(_("your role may not report cases"))
+    key = _namespaced_key(actor, data.idempotency_key)
+    fingerprint = _fingerprint(data)
+    if key is not None:
+        existing = Case.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return _replay(existing, data.idempotency_key, fingerprint), False
+    checked = _validate(actor, data)
+    try:
+        with transaction.atomic():
+            case = _create(actor, data, checked, key, fingerprint)
+    except IntegrityError:
+        if key is None:
+            raise
+        existing = Case.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _replay(existing, data.idempotency_key, fingerprint), False
+    return case, True
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    category: Category
+    source: str
+    place: _Place
+    contact: str
+    photos: list[int]
+
+
+def _namespaced_key(actor, key: str | None) -> str | None:
+    if key is None or key == "":
+        return None
+    if not KEY_RE.fullmatch(key):
+        raise CaseInvalid(_("idempotency_key: up to 80 letters, digits, '.', '_', ':' or '-'"),
+                          field="idempotency_key")
+    # Namespaced by the submitting account: another client's key never finds this case.
+    return f"{actor.pk}:{key}"
+
+
+def _fingerprint(data: CaseInput) -> str:
+    """A keyed digest of the submission, to tell a retry from a reuse of its key.
+
+    Keyed (HMAC with the installation secret) because the content includes the contact
+    number, which an unkeyed hash would let anyone with the table recover by brute force.
+    """
+    content = {
+        "category": data.category, "title": data.title.strip(),
+        "description": data.description.strip(), "source": data.source or "",
+        "urgency": data.urgency, "lon": data.lon, "lat": data.lat,
+        "crs": (data.crs or "").strip().lower(), "address": data.address.strip(),
+        "grid": data.grid or "", "contact": re.sub(r"\D", "", data.contact_phone or ""),
+        "external_id": data.external_id.strip(), "self_handled": bool(data.self_handled),
+        "photos": sorted(int(p) for p in data.photos), "note": data.note.strip(),
+    }
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return salted_hmac("wangge.cases.intake", payload, algorithm="sha256").hexdigest()
+
+
+def _replay(existing: Case, key: str | None, fingerprint: str) -> Case:
+    if existing.fingerprint != fingerprint:
+        raise CaseConflict(
+            _("idempotency key %(key)s was already used for a different submission (case "
+              "%(code)s); send a new key for a new case, or the same content to retry")
+            % {"key": repr(key), "code": existing.code}, field="idempotency_key")
+    return existing
+
+
+def _validate(actor, data: CaseInput) -> _Checked:
+    title = (data.title or "").strip()
+    if not title:
+        raise CaseInvalid(_("title: say in a few words what is wrong"), field="title")
+    if len(title) > 200:
+        raise CaseInvalid(_("title: at most 200 characters, not %(n)d") % {"n": len(title)},
+                          field="title")
+    if len(data.description or "") > MAX_DESCRIPTION:
+        raise CaseInvalid(_("description: at most %(n)d characters") % {"n": MAX_DESCRIPTION},
+                          field="description")
+    if len(data.address or "") > 300:
+        raise CaseInvalid(_("address: at most %(n)d characters") % {"n": 300}, field="address")
+    if len(data.external_id or "") > 80:
+        raise CaseInvalid(_("external_id: at most %(n)d characters") % {"n": 80},
+                          field="external_id")
+    if data.urgency not in Urgency.values:
+        raise CaseInvalid(_("urgency: %(value)s is not one of %(choices)s")
+                          % {"value": repr(data.urgency), "choices": ", ".join(Urgency.values)},
+                          field="urgency")
+    category = Category.objects.filter(code=data.category, is_active=True).first()
+    if category is None:
+        raise CaseInvalid(_("category: no active category with code %(code)s")
+                          % {"code": repr(data.category)}, field="category")
+    source = _source(actor, data.source)
+    photos = sorted({int(p) for p in data.photos})
+    if data.self_handled:
+        if actor.role != Role.GRID_WORKER:
+            raise CaseForbidden(_("only a grid worker handles a matter on the spot (自处置)"))
+        if not photos:
+            raise CaseInvalid(_("photos: a self-handled report needs at least one evidence "
+                                "photo of the fixed matter"), field="photos")
+    if photos:
+        own = Photo.objects.filter(pk__in=photos, case__isnull=True, uploaded_by=actor).count()
+        if own != len(photos):
+            raise CaseInvalid(_("photos: every photo must be one of your own uploads not yet "
+                                "attached to a case"), field="photos")
+    return _Checked(category=category, source=source, place=_place(actor, data),
+                    contact=mask_phone(data.contact_phone), photos=photos)
+
+
+def _source(actor, source: str | None) -> str:
+    allowed = SOURCES_BY_ROLE.get(actor.role, frozenset())
+    if not source:
+        source = DEFAULT_SOURCE.get(actor.role)
+        if source is None:
+            raise CaseInvalid(_("source: say which source this is (%(choices)s)")
+                              % {"choices": ", ".join(sorted(allowed))}, field="source")
+    if source not in Source.values:
+        raise CaseInvalid(_("source: %(value)s is not one of %(choices)s")
+                          % {"value": repr(source), "choices": ", ".join(Source.values)},
+                          field="source")
+    if source not in allowed:
+        raise CaseForbidden(_("a %(role)s account may not file %(source)s cases")
+                            % {"role": actor.role, "source": source})
+    return source
+
+
+def _place(actor, data: CaseInput) -> _Place:
+    """Where the case belongs: the grid under its point, else a named grid, else the actor's
+    own node — never a guess. A report nothing can place is refused with what to add."""
+    if (data.lon is None) != (data.lat is None):
+        raise CaseInvalid(_("lon/lat: give both, or neither"), field="lon")
+    if data.lon is None and not (data.address or "").strip():
+        raise CaseInvalid(_("location: give a map point (lon, lat and crs) or an address"),
+                          field="lon")
+    named = _named_grid(data.grid) if data.grid else None
+    if data.lon is not None:
+        if not data.crs:
+            raise CaseInvalid(_("crs: say which coordinate system lon/lat are in "
+                                "(%(choices)s); it is never guessed")
+                              % {"choices": ", ".join(CRS_NAMES)}, field="crs")
+        try:
+            normalise_crs(data.crs)
+            found = locate(float(data.lon), float(data.lat), data.crs)
+        except (LocateInputError, ValueError) as exc:
+            raise CaseInvalid(_("lon/lat: %(error)s") % {"error": exc}, field="lon") from None
+        if found.grid is not None:
+            if named is not None and named.code != found.grid.code:
+                raise CaseInvalid(_("grid: the point lies in grid %(found)s, not %(named)s")
+                                  % {"found": found.grid.code, "named": named.code},
+                                  field="grid")
+            region = named or Region.objects.get(code=found.grid.code)
+            return _Place(region, found.lon, found.lat, True, detail={"grid": region.code})
+        detail = {"outside_grids": True}
+        if found.nearest is not None:
+            detail["nearest"] = {"code": found.nearest.code, "name": found.nearest.name,
+                                 "metres": round(found.nearest.metres, 1)}
+        if named is not None:
+            detail["grid"] = named.code
+            return _Place(named, found.lon, found.lat, True,
+                          note=_("The point lies in no grid; filed in the named grid "
+                                 "%(name)s (%(code)s).") % {"name": named.name,
+                                                             "code": named.code},
+                          detail=detail)
+        return _at_actor_node(actor, found.lon, found.lat, True, detail)
+    if named is not None:
+        return _Place(named, None, None, True, detail={"grid": named.code})
+    return _at_actor_node(actor, None, None, False, {"address_only": True})
+
+
+def _named_grid(code: str) -> Region:
+    region = Region.objects.filter(code=code, level=Level.GRID).first()
+    if region is None:
+        raise CaseInvalid(_("grid: no grid with code %(code)s") % {"code": repr(code)},
+                          field="grid")
+    return region
+
+
+def _at_actor_node(actor, lon, lat, had_point: bool, detail: dict) -> _Place:
+    node = actor.region
+    near = detail.get("nearest")
+    if node is None:
+        if had_point:
+            message = _("location: the point lies in no grid and your account is bound to no "
+                        "node; give a point inside a grid or name the grid")
+        else:
+            message = _("location: an address alone cannot be placed and your account is bound "
+                        "to no node; give a map point or name the grid")
+        if near:
+            message += " " + _("(grid %(code)s is %(metres)s m away)") % near
+        raise CaseInvalid(message, field="grid")
+    values = {"name": node.name, "code": node.code}
+    if had_point:
+        note = _("The point lies in no grid; filed at the reporter's node %(name)s "
+                 "(%(code)s).") % values
+    else:
+        note = _("No map point was given; filed at the reporter's node %(name)s "
+                 "(%(code)s).") % values
+    if near:
+        note += " " + _("Nearest grid %(name)s (%(code)s), %(metres)s m away, offered.") % near
+    detail = {**detail, "filed_at_actor_node": node.code}
+    return _Place(node, lon, lat, node.level == Level.GRID, note=note, detail=detail)
+
+
+# -- creation -----------------------------------------------------------------------------
+
+
+def _next_code(now) -> str:
+    """WG + local date + a 6-digit sequence of that day, unique and readable on the phone.
+
+    The day's counter row is locked by the increment until the intake commits, so numbers
+    are never handed out twice; a rolled-back intake gives its number back.
+    """
+    day = timezone.localdate(now)
+    if not CaseCounter.objects.filter(day=day).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                CaseCounter.objects.create(day=day, last=1)
+        except IntegrityError:  # another intake created today's row first
+            CaseCounter.objects.filter(day=day).update(last=F("last") + 1)
+    n = CaseCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    return f"WG{day:%Y%m%d}{n:06d}"
+
+
+def _route_of(category: Category, region: Region) -> dict:
+    from ..routing import route
+
+    result = route(category, region)
+    if result is None:
+        return {}
+    return {"lead": result.lead.code, "assisting": [d.code for d in result.assisting]}
+
+
+def _create(actor, data: CaseInput, checked: _Checked, key: str | None,
+            fingerprint: str) -> Case:
+    now = timezone.now()
+    place = checked.place
+    case = Case(
+        code=_next_code(now), title=data.title.strip(), description=data.description.strip(),
+        category=checked.category, urgency=data.urgency, source=checked.source,
+        state=State.REPORTED, lon=place.lon, lat=place.lat, address=data.address.strip(),
+        region=place.region, region_path=place.region.path, reporter=actor,
+        reporter_contact_masked=checked.contact, external_id=data.external_id.strip(),
+        idempotency_key=key, fingerprint=fingerprint, self_handled=bool(data.self_handled),
+    )
+    if data.self_handled:
+        case.state = State.HANDLED
+        case.step, case.step_started_at = Step.VERIFY, now
+        case.due_at = deadline_for(case, Step.VERIFY)
+    else:
+        case.route = _route_of(checked.category, place.region)
+        case.step, case.step_started_at = Step.REGISTER, now
+        case.due_at = deadline_for(case, Step.REGISTER)
+    case.save()
+    detail = {"source": checked.source, **place.detail}
+    if case.route:
+        detail["route"] = case.route
+    report = CaseEvent.objects.create(**event_for(
+        case, actor, "report", "", State.REPORTED, now, note=place.note, detail=detail))
+    evidence_event = report
+    if data.self_handled:
+        evidence_event = CaseEvent.objects.create(**event_for(
+            case, actor, "self_handle", State.REPORTED, State.HANDLED, now,
+            note=data.note.strip() or _("Handled on the spot by the reporting grid worker."),
+            detail={"evidence": checked.photos}))
+    if checked.photos:
+        Photo.objects.filter(pk__in=checked.photos, case__isnull=True,
+                             uploaded_by=actor).update(case=case, event=evidence_event)
+    record("cases.report", case, actor=audit_actor(actor), detail={
+        "code": case.code, "source": checked.source, "category": checked.category.code,
+        "region": place.region.code, "in_grid": place.in_grid,
+        "self_handled": case.self_handled, "photos": checked.photos,
+        "contact_masked": checked.contact, "idempotency_key": data.idempotency_key or "",
+    })
+    return case
