@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from wangge.workcalendar import services
 
@@ -9,3 +10,11 @@ def _fresh_calendar():
     services.clear_cache()
     yield
     services.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(settings):
+    """Assertions read the English msgids; pages get English through the language cookie."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

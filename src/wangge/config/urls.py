@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("open311/v2/", include("wangge.cases.open311.urls")),
     path("cases/rules/", include("wangge.cases.rules_urls")),
+    path("cases/", include("wangge.cases.urls")),
     path("notifications/", include("wangge.notifications.urls")),
     path("admin/", admin.site.urls),
 ]

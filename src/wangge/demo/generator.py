@@ -277,12 +277,65 @@ def write_accounts(build: Build) -> None:
     build.progress(f"  accounts: {len(users):,} written ({time.perf_counter() - started:.1f} s)")
 
 
+# --- step 4: case defaults and routing rules --------------------------------------------------
+
+# Which district department leads (and which assist) each top-level category — 派遣规则.
+# Requests not listed stay in the dispatcher's queue, as real ones often do.
+DEMO_ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "B01": ("CG", ("SW",)),  # 公用设施: manholes, lamps, hydrants
+    "B02": ("ZJ", ()),  # 道路交通 parts
+    "B03": ("CG", ()),  # 市容环境 parts
+    "B04": ("CG", ()),  # 园林绿化
+    "B05": ("ZJ", ()),  # 房屋土地
+    "B06": ("CG", ()),
+    "S01": ("CG", ()),  # 市容环境 events
+    "S02": ("CG", ()),  # 宣传广告
+    "S03": ("ZJ", ("HB",)),  # 施工管理
+    "S04": ("YJ", ("GA", "SW")),  # 突发事件
+    "S05": ("CG", ("SJ", "GA")),  # 街面秩序
+    "S06": ("CG", ()),
+    "R01": ("ZJ", ()),  # 城乡建设
+    "R04": ("HB", ()),  # 环境保护
+    "R06": ("GA", ()),  # 交通运输
+    "R09": ("MZ", ()),  # 民政
+    "R11": ("SJ", ()),  # 商贸旅游
+    "R15": ("MZ", ()),  # 劳动和社会保障
+}
+
+
+def write_routing(build: Build) -> None:
+    """Load the default categories and deadlines, then route each district's categories."""
+    from wangge.cases.data import load_case_defaults
+    from wangge.cases.models import Category, RoutingRule
+
+    load_case_defaults()
+    categories = {c.code: c for c in Category.objects.filter(code__in=DEMO_ROUTES)}
+    rules, assists = [], []
+    for district in build.layout.districts:
+        for code, (lead, assisting) in DEMO_ROUTES.items():
+            if code not in categories:
+                continue
+            rule = RoutingRule(category=categories[code],
+                               region_id=build.region_ids[district.code],
+                               lead=build.departments[f"{district.code}-{lead}"])
+            rules.append(rule)
+            assists.append([build.departments[f"{district.code}-{a}"] for a in assisting])
+    RoutingRule.objects.bulk_create(rules, batch_size=BATCH_SIZE)
+    through = RoutingRule.assisting.through
+    through.objects.bulk_create(
+        [through(routingrule_id=r.pk, department_id=d.pk)
+         for r, ds in zip(rules, assists, strict=True) for d in ds], batch_size=BATCH_SIZE)
+    build.counts["routing_rules"] = len(rules)
+    build.progress(f"  routing rules: {len(rules):,} written")
+
+
 Step = Callable[[Build], None]
 # Later issues append their steps here (e.g. cases and their history after the accounts).
 STEPS: list[tuple[str, Step]] = [
     ("regions", write_regions),
     ("departments", write_departments),
     ("accounts", write_accounts),
+    ("routing", write_routing),
 ]
 
 
@@ -326,8 +379,11 @@ def delete_demo() -> dict[str, int]:
     under demo districts (an account someone bound to a demo grid) are not touched: the region
     is then protected, and the error names the row.
     """
+    from wangge.cases.models import RoutingRule
+
     counts = {"accounts": demo_users().delete()[1].get(User._meta.label, 0)}
     try:
+        RoutingRule.objects.filter(region__source=DEMO_SOURCE).delete()
         counts["departments"] = Department.objects.filter(
             region__source=DEMO_SOURCE, region__level__gte=COUNTY).delete()[0]
         regions = 0

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from io import StringIO
 
 from django.core.management.base import BaseCommand, CommandError
 
 from wangge.audit.context import Actor, acting_as
+from wangge.cases.open311.clients import ensure_demo_open311_client
 from wangge.demo.generator import DemoError, DemoResult, generate_demo
 from wangge.demo.layout import SIZES
 
@@ -52,9 +54,13 @@ class Command(BaseCommand):
             with acting_as(Actor.system("demo")):
                 result = generate_demo(size, seed, password=options["password"],
                                        reset=options["reset"], progress=progress)
+                open311_line = StringIO()
+                ensure_demo_open311_client(open311_line)
         except (DemoError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self._report(result, time.perf_counter() - started, (size, seed))
+        # The Open311 client's key, on a line of its own (the demo's external client).
+        self.stdout.write(open311_line.getvalue().strip())
 
     def _report(self, result: DemoResult, elapsed: float, requested: tuple[str, int]) -> None:
         out = self.stdout
