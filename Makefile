@@ -44,6 +44,8 @@ lint: venv
 ## bench: every benchmark under bench/, each printing JSON
 bench: venv
 	bash scripts/run-bench.sh
+	$(PY) bench/intake.py --db postgres | tail -n 1 > "$${WANGGE_VAR_DIR:-var}/bench/intake-postgres.json"
+	@cat "$${WANGGE_VAR_DIR:-var}/bench/intake-postgres.json"
 
 clean:
 	rm -rf $(VENV) .tools node_modules var

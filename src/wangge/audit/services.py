@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .context import Actor, current_actor
@@ -60,11 +60,13 @@ def record_hash(rec: AuditRecord) -> str:
 
 def _lock_head() -> AuditHead:
     """Take the chain head under a write lock; concurrent appenders queue here."""
-    AuditHead.objects.get_or_create(pk=1)
-    if connection.vendor == "sqlite":
-        # SQLite transactions here begin IMMEDIATE: the write lock is already held.
-        return AuditHead.objects.get(pk=1)
-    return AuditHead.objects.select_for_update().get(pk=1)
+    # One query in the usual case. On SQLite the transaction began IMMEDIATE, so the write
+    # lock is already held (and Django leaves FOR UPDATE out there).
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.get_or_create(pk=1)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
 
 
 def record(
@@ -82,7 +84,9 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint: if the append fails, the caller's whole
+    # change must roll back with it anyway.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         rec = AuditRecord(
             seq=head.seq + 1,

@@ -124,7 +124,7 @@ def _outside_view(user) -> bool:
     return getattr(user, "role", None) in (Role.RESIDENT, Role.MACHINE)
 
 
-def _event_out(event: CaseEvent, viewer) -> EventOut:
+def _event_out(event: CaseEvent, viewer, photo_ids: list[int] | None = None) -> EventOut:
     actor, detail = event.actor_name, event.detail
     if _outside_view(viewer) and event.actor_id != viewer.pk:
         role = event.actor_role
@@ -136,13 +136,21 @@ def _event_out(event: CaseEvent, viewer) -> EventOut:
         department=event.department.name if event.department else None, note=event.note,
         detail=detail, at=event.at, step=event.step, step_due_at=event.step_due_at,
         step_elapsed_ratio=event.step_elapsed_ratio,
-        photos=sorted(p.pk for p in event.photos.all()))
+        photos=sorted(p.pk for p in event.photos.all()) if photo_ids is None else photo_ids)
 
 
 def _detail(request: HttpRequest, case: Case) -> CaseDetailOut:
     user = request.user
-    events = case.events.select_related("department").prefetch_related("photos")
-    assignments = case.assignments.select_related("department").order_by("assigned_at", "id")
+    fresh = getattr(case, "intake_events", None)
+    if fresh is not None:  # just filed without photos: its timeline is what intake wrote
+        timeline = [_event_out(e, user, photo_ids=[]) for e in fresh]
+        assignments, photos = [], []
+    else:
+        events = case.events.select_related("department").prefetch_related("photos")
+        timeline = [_event_out(e, user) for e in events]
+        assignments = list(case.assignments.select_related("department")
+                           .order_by("assigned_at", "id"))
+        photos = list(case.photos.order_by("id"))
     return CaseDetailOut(
         **_summary_fields(case),
         description=case.description, reporter_contact=case.reporter_contact_masked,
@@ -152,14 +160,14 @@ def _detail(request: HttpRequest, case: Case) -> CaseDetailOut:
         pending_detail={} if _outside_view(user) else case.pending_detail,
         rating=case.rating, rating_comment=case.rating_comment,
         escalation_level=case.escalation_level, closed_at=case.closed_at,
-        timeline=[_event_out(e, user) for e in events],
+        timeline=timeline,
         assignments=[AssignmentOut(
             department=a.department.code, department_name=a.department.name, role=a.role,
             via_whistle=a.via_whistle, assigned_at=a.assigned_at,
             report_in_due_at=a.report_in_due_at, reported_in_at=a.reported_in_at,
             contribution=a.contribution, active=a.active, ended_at=a.ended_at,
             end_reason=a.end_reason) for a in assignments],
-        photos=[_photo_out(p, case.code) for p in case.photos.order_by("id")],
+        photos=[_photo_out(p, case.code) for p in photos],
         allowed_actions=[ActionOut(action=t.action, label=str(t.label), needs=list(t.needs))
                          for t in services.allowed_transitions(user, case)],
         possible_duplicates=[c.code for c in services.duplicate_candidates(user, case)],

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
 from django.utils import timezone
 
+from wangge.core.memo import Snapshot
 from wangge.workcalendar.services import (
     add_working_hours,
     working_day_hours,
     working_hours_between,
 )
 
-from .models import Case, DeadlineRule
+from .models import Case, Category, DeadlineRule
 from .workflow import OPEN_STATES
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
@@ -33,18 +33,22 @@ YELLOW_FROM = 0.8  # share of the limit used from which the light turns yellow
 
 def rule_for(case: Case, step: str) -> DeadlineRule | None:
     """The most specific rule for ``case``'s category and urgency at ``step``, or None."""
+    rules, parents = _rules.get()
     own = case.category_id
-    # One query for all three levels: the category's rule, its parent's (the rule whose
-    # category has ours among its children) and the default.
-    candidates = Q(category__isnull=True) | Q(category_id=own) | Q(category__children__id=own)
-    rules = list(DeadlineRule.objects.filter(candidates, urgency=case.urgency, step=step))
+    for category_id in (own, parents.get(own), None):  # own, its class (大类), the default
+        rule = rules.get((category_id, case.urgency, step))
+        if rule is not None:
+            return rule
+    return None
 
-    def specificity(rule: DeadlineRule) -> int:
-        if rule.category_id == own:
-            return 0
-        return 2 if rule.category_id is None else 1
 
-    return min(rules, key=specificity, default=None)
+def _load_rules():
+    rules = {(r.category_id, r.urgency, r.step): r for r in DeadlineRule.objects.all()}
+    parents = dict(Category.objects.filter(parent__isnull=False).values_list("id", "parent_id"))
+    return rules, parents
+
+
+_rules = Snapshot(_load_rules).clear_on(DeadlineRule, Category)
 
 
 def limit_hours(case: Case, step: str) -> float | None:

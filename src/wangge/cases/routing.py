@@ -13,16 +13,17 @@ The rule services below are the only code that writes rules. Administrators (per
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from wangge.accounts.models import Department
 from wangge.accounts.permissions import require_permission
 from wangge.accounts.scope import visible_to
 from wangge.audit.services import record
+from wangge.core.memo import Snapshot
 from wangge.regions.models import Region
 
 from .models import Category, RoutingRule
@@ -55,23 +56,34 @@ def route(category: Category, region: Region | str | None) -> RouteResult | None
     path = region if isinstance(region, str) else (region.path if region is not None else "")
     if not path or category is None:
         return None
-    depth = {prefix: i for i, prefix in enumerate(_path_prefixes(path))}
+    rules = _active_rules.get()
+    prefixes = _path_prefixes(path)
     categories = [category.pk] + ([category.parent_id] if category.parent_id else [])
-    candidates = list(
-        RoutingRule.objects.filter(category_id__in=categories, region__path__in=list(depth),
-                                   is_active=True, lead__is_active=True)
-        .select_related("lead", "region")
-        # Not the region's boundary: a grid polygon is large and only the path is needed.
-        .only("category_id", "lead", "region", "lead__code", "lead__name", "lead__region_id",
-              "lead__is_active", "region__code", "region__path"))
-    if not candidates:
-        return None
-    best = max(candidates, key=lambda r: (depth[r.region.path], r.category_id == category.pk))
-    assisting = tuple(best.assisting.filter(is_active=True).exclude(pk=best.lead_id)
-                      .order_by("code"))
-    return RouteResult(lead=best.lead, assisting=assisting, rule_id=best.pk,
-                       rule_region_code=best.region.code,
-                       exact_category=best.category_id == category.pk)
+    for prefix in reversed(prefixes):  # the deepest node first, own category before parent
+        for category_id in categories:
+            found = rules.get((category_id, prefix))
+            if found is not None:
+                return replace(found, exact_category=category_id == category.pk)
+    return None
+
+
+def _load_active_rules() -> dict[tuple[int, str], RouteResult]:
+    rules = (RoutingRule.objects.filter(is_active=True, lead__is_active=True)
+             .select_related("lead", "region")
+             .only("category_id", "lead", "region", "lead__code", "lead__name",
+                   "lead__region_id", "lead__is_active", "region__code", "region__path")
+             .prefetch_related(Prefetch("assisting", queryset=Department.objects.filter(
+                 is_active=True).order_by("code"))))
+    out = {}
+    for rule in rules:
+        assisting = tuple(d for d in rule.assisting.all() if d.pk != rule.lead_id)
+        out[(rule.category_id, rule.region.path)] = RouteResult(
+            lead=rule.lead, assisting=assisting, rule_id=rule.pk,
+            rule_region_code=rule.region.code, exact_category=True)
+    return out
+
+
+_active_rules = Snapshot(_load_active_rules).clear_on(RoutingRule, Department)
 
 
 # --- Editing rules ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -429,11 +430,21 @@ def build_index_from_db() -> LocateIndex:
     return LocateIndex.from_polygons(codes, polygons)
 
 
+# How long a process trusts its index before it asks the database for the geometry revision
+# again: a boundary import is seen by every process within this many seconds.
+REVISION_CHECK_SECONDS = 1.0
+_checked_at = 0.0
+
+
 def current_index() -> LocateIndex:
     """The cached index, rebuilt first if the boundaries changed since it was built."""
-    global _cached
-    key = _revision_key()
+    global _cached, _checked_at
     cached = _cached
+    now = time.monotonic()
+    if cached is not None and now - _checked_at < REVISION_CHECK_SECONDS:
+        return cached[1]
+    key = _revision_key()
+    _checked_at = now
     if cached is not None and cached[0] == key:
         return cached[1]
     with _lock:
@@ -446,11 +457,18 @@ def current_index() -> LocateIndex:
         return index
 
 
+def recheck_revision() -> None:
+    """Make the next ``current_index`` ask the database for the revision again."""
+    global _checked_at
+    _checked_at = 0.0
+
+
 def clear_cache() -> None:
     """Forget the cached index (tests; a process that knows boundaries changed)."""
-    global _cached
+    global _cached, _checked_at
     with _lock:
         _cached = None
+        _checked_at = 0.0
 
 
 def _checked_points(lons: ArrayLike, lats: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -491,7 +509,7 @@ def describe_grids(codes: Sequence[str]) -> dict[str, GridInfo]:
 
 
 def locate_bulk(lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84", *,
-                nearest: bool = True) -> BulkResult:
+                nearest: bool = True, describe: bool = True) -> BulkResult:
     """Locate many points given in ``crs`` (see ``crs.to_wgs84``) over the grids in the database.
 
     Raises ValueError for an unknown ``crs`` and ``LocateInputError`` naming the first point
@@ -518,15 +536,17 @@ def locate_bulk(lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84", *,
                                metres[found].tolist(), strict=True):
                 offered[i] = (str(codes_arr[p]), float(m))
     used = {c for c in codes if c is not None} | {c for c, _ in offered.values()}
-    return BulkResult(lons=x, lats=y, codes=codes, nearest=offered, grids=describe_grids(used))
+    grids = describe_grids(used) if describe else {}
+    return BulkResult(lons=x, lats=y, codes=codes, nearest=offered, grids=grids)
 
 
-def locate(lon: float, lat: float, crs: str = "wgs84") -> LocateResult:
+def locate(lon: float, lat: float, crs: str = "wgs84", *,
+           describe: bool = True) -> LocateResult:
     """Locate one point given in ``crs``: its grid and ancestors, or the nearest grid offered.
 
     The same computation as ``locate_bulk`` on a single point, so the two always agree.
     """
-    bulk = locate_bulk([lon], [lat], crs)
+    bulk = locate_bulk([lon], [lat], crs, describe=describe)
     code = bulk.codes[0]
     x, y = float(bulk.lons[0]), float(bulk.lats[0])
     if code is not None:

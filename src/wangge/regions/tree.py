@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
@@ -31,6 +31,11 @@ def bump_geometry_revision() -> None:
     )
     if not updated:
         TreeRevision.objects.get_or_create(pk=1, defaults={"geometry_revision": 1})
+    # This process sees its own change at once (other processes within a second).
+    from .locate import recheck_revision
+
+    recheck_revision()
+    transaction.on_commit(recheck_revision)
 
 
 def geometry_revision() -> int:

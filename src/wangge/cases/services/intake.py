@@ -14,8 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts.permissions import has_permission
 from wangge.accounts.roles import Role
 from wangge.audit.services import record
+from wangge.core.memo import Snapshot
 from wangge.regions.crs import CRS_NAMES, normalise_crs
 from wangge.regions.locate import LocateInputError, locate
 from wangge.regions.models import Level, Region
@@ -131,9 +131,10 @@ def submit_case(actor, data: CaseInput) -> tuple[Case, bool]:
         if existing is not None:
             return _replay(existing, data.idempotency_key, fingerprint), False
     checked = _validate(actor, data)
+    case = _prepare(actor, data, checked, key, fingerprint)
     try:
         with transaction.atomic():
-            case = _create(actor, data, checked, key, fingerprint)
+            case = _create(actor, data, checked, case)
     except IntegrityError:
         if key is None:
             raise
@@ -142,6 +143,13 @@ def submit_case(actor, data: CaseInput) -> tuple[Case, bool]:
             raise
         return _replay(existing, data.idempotency_key, fingerprint), False
     return case, True
+
+
+def _load_active_categories() -> dict[str, Category]:
+    return {c.code: c for c in Category.objects.filter(is_active=True)}
+
+
+_active_categories = Snapshot(_load_active_categories).clear_on(Category)
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -213,7 +221,7 @@ def _validate(actor, data: CaseInput) -> _Checked:
         raise CaseInvalid(_("urgency: %(value)s is not one of %(choices)s")
                           % {"value": repr(data.urgency), "choices": ", ".join(Urgency.values)},
                           field="urgency")
-    category = Category.objects.filter(code=data.category, is_active=True).first()
+    category = _active_categories.get().get(data.category)
     if category is None:
         raise CaseInvalid(_("category: no active category with code %(code)s")
                           % {"code": repr(data.category)}, field="category")
@@ -267,7 +275,11 @@ def _place(actor, data: CaseInput) -> _Place:
                               % {"choices": ", ".join(CRS_NAMES)}, field="crs")
         try:
             normalise_crs(data.crs)
-            found = locate(float(data.lon), float(data.lat), data.crs)
+            # Only the grid's code is needed here (its row is read next); names for the
+            # nearest grid are looked up only for a point that lies in no grid.
+            found = locate(float(data.lon), float(data.lat), data.crs, describe=False)
+            if found.grid is None and found.nearest is not None:
+                found = locate(float(data.lon), float(data.lat), data.crs)
         except (LocateInputError, ValueError) as exc:
             raise CaseInvalid(_("lon/lat: %(error)s") % {"error": exc}, field="lon") from None
         if found.grid is not None:
@@ -275,7 +287,7 @@ def _place(actor, data: CaseInput) -> _Place:
                 raise CaseInvalid(_("grid: the point lies in grid %(found)s, not %(named)s")
                                   % {"found": found.grid.code, "named": named.code},
                                   field="grid")
-            region = named or Region.objects.get(code=found.grid.code)
+            region = named or Region.objects.defer("geometry").get(code=found.grid.code)
             return _Place(region, found.lon, found.lat, True, detail={"grid": region.code})
         detail = {"outside_grids": True}
         if found.nearest is not None:
@@ -338,14 +350,26 @@ def _next_code(now) -> str:
     are never handed out twice; a rolled-back intake gives its number back.
     """
     day = timezone.localdate(now)
-    if not CaseCounter.objects.filter(day=day).update(last=F("last") + 1):
+    n = _bump_counter(day)
+    if n is None:
         try:
             with transaction.atomic():
                 CaseCounter.objects.create(day=day, last=1)
+            n = 1
         except IntegrityError:  # another intake created today's row first
-            CaseCounter.objects.filter(day=day).update(last=F("last") + 1)
-    n = CaseCounter.objects.filter(day=day).values_list("last", flat=True).get()
+            n = _bump_counter(day)
     return f"WG{day:%Y%m%d}{n:06d}"
+
+
+def _bump_counter(day) -> int | None:
+    """Increment the day's counter and read it back in one statement (UPDATE … RETURNING,
+    PostgreSQL and SQLite ≥ 3.35); None when the day has no row yet."""
+    table = connection.ops.quote_name(CaseCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s "  # noqa: S608
+                       "RETURNING last", [day])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _route_of(category: Category, region: Region) -> dict:
@@ -357,12 +381,15 @@ def _route_of(category: Category, region: Region) -> dict:
     return {"lead": result.lead.code, "assisting": [d.code for d in result.assisting]}
 
 
-def _create(actor, data: CaseInput, checked: _Checked, key: str | None,
-            fingerprint: str) -> Case:
+def _prepare(actor, data: CaseInput, checked: _Checked, key: str | None,
+             fingerprint: str) -> Case:
+    """The case as it will be saved, but for its number: route and deadline are read here,
+    before the transaction, so the write lock (SQLite) and the row locks (PostgreSQL) are
+    held only for the writes themselves."""
     now = timezone.now()
     place = checked.place
     case = Case(
-        code=_next_code(now), title=data.title.strip(), description=data.description.strip(),
+        code="", title=data.title.strip(), description=data.description.strip(),
         category=checked.category, urgency=data.urgency, source=checked.source,
         state=State.REPORTED, lon=place.lon, lat=place.lat, address=data.address.strip(),
         region=place.region, region_path=place.region.path, reporter=actor,
@@ -377,6 +404,13 @@ def _create(actor, data: CaseInput, checked: _Checked, key: str | None,
         case.route = _route_of(checked.category, place.region)
         case.step, case.step_started_at = Step.REGISTER, now
         case.due_at = deadline_for(case, Step.REGISTER)
+    return case
+
+
+def _create(actor, data: CaseInput, checked: _Checked, case: Case) -> Case:
+    now = case.step_started_at
+    place = checked.place
+    case.code = _next_code(now)
     case.save()
     detail = {"source": checked.source, **place.detail}
     if case.route:
@@ -398,4 +432,7 @@ def _create(actor, data: CaseInput, checked: _Checked, key: str | None,
         "self_handled": case.self_handled, "photos": checked.photos,
         "contact_masked": checked.contact, "idempotency_key": data.idempotency_key or "",
     })
+    if not checked.photos:
+        # What intake wrote is the whole case so far: the API answers without reading back.
+        case.intake_events = [report] if evidence_event is report else [report, evidence_event]
     return case
