@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from openpyxl import Workbook
+
+from wangge.cases.hotline import import_hotline
+from wangge.cases.models import Case, Source
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "工单编号,标题,内容,分类编码,地址,经度,纬度,坐标系,紧急程度,来电号码\n"
+# Both points lie in the west community's south grid (box 117.00-117.02, 36.60-36.61).
+GOOD = (
+    HEADER
+    + "HT001,垃圾堆放,小区门口垃圾三天未清,env.garbage,,117.005,36.605,wgs84,normal,13812345678\n"
+    + "HT002,井盖缺失,人行道井盖丢失,road.manhole,,117.015,36.605,wgs84,urgent,\n"
+)
+
+
+def test_work_orders_become_cases_once(people, categories):
+    report = import_hotline(people.staff, "orders.csv", GOOD.encode())
+    assert report.ok and (report.created, report.unchanged) == (2, 0)
+    case = Case.objects.get(external_id="HT001")
+    assert case.source == Source.HOTLINE and case.region.code == "370102001001001"
+    assert case.reporter_contact_masked == "138****5678"
+    again = import_hotline(people.staff, "orders.csv", GOOD.encode())
+    assert (again.created, again.unchanged) == (0, 2)
+    assert Case.objects.count() == 2
+
+
+def test_a_bad_row_is_named_and_nothing_is_written(people, categories):
+    bad = GOOD + "HT003,乱贴广告,,no.such.code,,117.005,36.605,wgs84,normal,\n" \
+                 "HT004,,没有标题,env.ads,,117.005,36.605,wgs84,normal,\n" \
+                 "HT005,位置不对,,env.ads,,abc,36.6,wgs84,normal,\n"
+    report = import_hotline(people.staff, "orders.csv", bad.encode())
+    assert not report.ok and report.created == 0
+    text = "\n".join(report.errors)
+    assert "row 4 (order HT003)" in text and "no.such.code" in text
+    assert "row 5: empty title" in text
+    assert "row 6 (order HT005)" in text and "lon" in text
+    assert not Case.objects.exists()
+
+
+def test_missing_column_and_empty_file(people, categories):
+    report = import_hotline(people.staff, "o.csv", "工单编号,内容\nX,y\n".encode())
+    assert report.errors == [
+        "row 1: missing column(s) title (标题/title), category (分类编码/category)"]
+    assert import_hotline(people.staff, "o.csv", b"").errors == ["o.csv: the file is empty"]
+
+
+def test_xlsx_and_gbk_csv(people, categories):
+    wb = Workbook()
+    for line in GOOD.strip().splitlines():
+        wb.active.append(line.split(","))
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert import_hotline(people.staff, "orders.xlsx", buf.getvalue()).created == 2
+    Case.objects.all().delete()
+    report = import_hotline(people.staff, "orders.csv", GOOD.encode("gbk"))
+    assert report.ok
+
+
+def test_dry_run_writes_nothing(people, categories):
+    report = import_hotline(people.staff, "orders.csv", GOOD.encode(), dry_run=True)
+    assert report.ok and report.created == 2
+    assert not Case.objects.exists()
+
+
+def test_roles_without_import_are_refused(people, categories):
+    with pytest.raises(PermissionDenied):
+        import_hotline(people.grid_worker, "orders.csv", GOOD.encode())
+
+
+def test_command(people, categories, tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    call_command("import_hotline", str(path), "--as", people.staff.username)
+    assert "filed 2 new cases" in capsys.readouterr().out
+    path.write_text(GOOD + "HT009,x,,nope,,117.005,36.605,wgs84,normal,\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="row 4"):
+        call_command("import_hotline", str(path), "--as", people.staff.username)
