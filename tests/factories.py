@@ -70,3 +70,17 @@ def make_user(username: str, role: str = Role.STAFF, region: Region | None = Non
     user.set_password(password)
     user.save()
     return user
+
+
+def feature(code: str, parent: str, level: int | str, geometry: dict | None,
+            name: str | None = None, **attributes) -> dict:
+    """One GeoJSON feature as the region importer reads it."""
+    props = {"code": code, "name": name or f"网格{code[-3:]}", "parent_code": parent,
+             "level": level}
+    if attributes:
+        props["attributes"] = attributes
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def collection(*features: dict) -> dict:
+    return {"type": "FeatureCollection", "features": list(features)}

@@ -13,7 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import box
+from tests.factories import box, collection, feature
 from wangge.audit.models import AuditRecord
 from wangge.regions.importers import import_geojson
 from wangge.regions.models import Level, Region
@@ -25,19 +25,6 @@ pytestmark = pytest.mark.django_db
 NEW_COMMUNITY = box(117.20, 36.60, 117.22, 36.62)
 NEW_WEST_GRID = box(117.20, 36.60, 117.21, 36.62)
 NEW_EAST_GRID = box(117.21, 36.60, 117.22, 36.62)
-
-
-def feature(code: str, parent: str, level: int | str, geometry: dict | None,
-            name: str | None = None, **attributes) -> dict:
-    props = {"code": code, "name": name or f"网格{code[-3:]}", "parent_code": parent,
-             "level": level}
-    if attributes:
-        props["attributes"] = attributes
-    return {"type": "Feature", "properties": props, "geometry": geometry}
-
-
-def collection(*features: dict) -> dict:
-    return {"type": "FeatureCollection", "features": list(features)}
 
 
 def new_community_file() -> dict:

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import box, make_user
+from tests.factories import box, collection, feature, make_user
 from wangge.accounts.roles import TOKEN_SCOPES, Role
 from wangge.accounts.services import issue_token
 from wangge.audit.models import AuditRecord
@@ -31,19 +31,6 @@ API = "/api/v1/regions-import/"
 STREET = "370102002"
 COMMUNITY = "370102002002"
 WEST_GRID, EAST_GRID = f"{COMMUNITY}001", f"{COMMUNITY}002"
-
-
-def feature(code: str, parent: str, level: int | str, geometry: dict | None,
-            name: str | None = None, **attributes) -> dict:
-    props = {"code": code, "name": name or f"网格{code[-3:]}", "parent_code": parent,
-             "level": level}
-    if attributes:
-        props["attributes"] = attributes
-    return {"type": "Feature", "properties": props, "geometry": geometry}
-
-
-def collection(*features: dict) -> dict:
-    return {"type": "FeatureCollection", "features": list(features)}
 
 
 def good_file() -> dict:
