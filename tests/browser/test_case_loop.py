@@ -1,8 +1,7 @@
-"""The closed loop in a real browser: one case from the grid worker's phone to closure, each
-person seeing what is theirs at each step; and a resident's own report, rated when closed.
-
-The engine lets only the resident who reported a case rate it, so the rating is walked on the
-resident's own case (the first test shows she can't even find the grid worker's case).
+"""The closed loop in a real browser: one case from the grid worker's phone through the
+community, the department and verification to the rating of the resident who raised it (her
+number on the report links it to her account), each person seeing what is theirs at each
+step; and a resident's own report with a photo that knows where it was taken.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from tests.cases.conftest import (  # noqa: F401 — fixtures shared with the ca
     people,
 )
 from tests.factories import PASSWORD
+from wangge.accounts.services import set_phone
 from wangge.cases.models import Case, DeadlineRule, RoutingRule
 from wangge.cases.services import CaseInput, submit_case, transition
 from wangge.cases.workflow import State
@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = (375, 740)
 # Inside the west community's first grid (box 117.00-117.02, 36.60-36.61).
 WHERE = {"latitude": 36.6052, "longitude": 117.0113}
+RESIDENT_PHONE = "13905310001"  # 张居民 told the grid worker about the rubbish
 
 
 def shot(page, name: str) -> Path:
@@ -88,6 +89,8 @@ def city(tree, categories, departments, people, media):  # noqa: F811
     for user in (people.grid_worker, people.staff, people.cg, people.resident):
         user.display_name = {"gw_w1": "王网格", "staff_w": "李社区", "h_cg": "赵城管",
                              "resident_w": "张居民"}[user.username]
+        if user is people.resident:
+            set_phone(user, RESIDENT_PHONE)
         user.save()
     return people
 
@@ -109,6 +112,7 @@ def test_one_case_from_the_grid_workers_phone_to_closure(city, open_page, live_s
     phone.select_option("[data-testid=category]", label="暴露垃圾")
     phone.fill("[name=title]", "小区门口垃圾堆放")
     phone.fill("[name=description]", "东门外约三立方米生活垃圾，已有异味")
+    phone.fill("[name=contact_phone]", RESIDENT_PHONE)
     phone.set_input_files("[data-testid=photo-input]", files=[photo_file("scene.jpg")])
     phone.wait_for_selector("#photo-previews li")
     assert images_loaded(phone, "#photo-previews") == 1
@@ -124,6 +128,7 @@ def test_one_case_from_the_grid_workers_phone_to_closure(city, open_page, live_s
     case = Case.objects.get()
     assert (case.lon, case.lat) == (WHERE["longitude"], WHERE["latitude"])
     assert case.region.code == "370102001001001" and case.photos.count() == 1
+    assert case.requester == city.resident and case.reporter_contact_masked == "139****0001"
     assert f"已上报，案件编号 {case.code}" in phone.locator(".messages").inner_text()
     assert state_of(phone) == "已上报"
     assert actions(phone) == []  # now it is the community's turn
@@ -215,13 +220,37 @@ def test_one_case_from_the_grid_workers_phone_to_closure(city, open_page, live_s
     fits_the_phone(phone)
     shot(phone, "6-closed-phone")
 
-    # 5. A resident can't open the grid worker's case, not even with its number.
+    # 5. The resident who raised it: told in her inbox, finds it among her matters, rates it.
     resident = open_page(*PHONE)
     sign_in(resident, live_server, "resident_w", PASSWORD)
-    resident.goto(f"{url}/cases/track/")
-    resident.fill("[data-testid=track-code]", case.code)
-    resident.get_by_role("button", name="查询").click()
-    assert case.code in resident.get_by_test_id("track-error").inner_text()
+    resident.goto(f"{url}/notifications/")
+    assert case.code in resident.locator("body").inner_text()
+    resident.goto(f"{url}/cases/mine/")
+    card = resident.locator(f"li[data-code='{case.code}']")
+    assert "已结案" in card.inner_text()
+    card.get_by_test_id("todo").click()
+    timeline = resident.get_by_test_id("timeline").inner_text()
+    # Officials' names stay inside: she sees the department that acted, not the person.
+    assert "区城管局" in timeline and "赵城管" not in timeline and "李社区" not in timeline
+    assert actions(resident) == ["rate"]
+    resident.locator("details[data-action=rate] > summary").click()
+    resident.locator("[name=rate-rating][value='5']").check()
+    resident.fill("[name=rate-comment]", "处理得很及时，谢谢")
+    fits_the_phone(resident)
+    shot(resident, "7-rate-phone")
+    resident.get_by_test_id("do-rate").click()
+    assert "5/5" in resident.get_by_test_id("rating").inner_text()
+    assert "感谢您的评价" in resident.get_by_test_id("actions").inner_text()
+    assert Case.objects.get(pk=case.pk).rating == 5
+    shot(resident, "8-rated-phone")
+
+    # 6. Another resident can't open it, not even with its number.
+    other = open_page(*PHONE)
+    sign_in(other, live_server, "resident_e", PASSWORD)
+    other.goto(f"{url}/cases/track/")
+    other.fill("[data-testid=track-code]", case.code)
+    other.get_by_role("button", name="查询").click()
+    assert case.code in other.get_by_test_id("track-error").inner_text()
 
 
 def test_a_resident_reports_follows_and_rates_her_own_case(city, open_page, live_server):
@@ -279,9 +308,9 @@ def test_a_resident_reports_follows_and_rates_her_own_case(city, open_page, live
     phone.locator("[name=rate-rating][value='5']").check()
     phone.fill("[name=rate-comment]", "处理得很及时，谢谢")
     fits_the_phone(phone)
-    shot(phone, "7-rate-phone")
+    shot(phone, "9-own-rate-phone")
     phone.get_by_test_id("do-rate").click()
     assert "5/5" in phone.get_by_test_id("rating").inner_text()
     assert "感谢您的评价" in phone.get_by_test_id("actions").inner_text()
     assert Case.objects.get(pk=case.pk).rating == 5
-    shot(phone, "8-rated-phone")
+    shot(phone, "9-own-rated-phone")

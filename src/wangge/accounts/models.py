@@ -48,6 +48,10 @@ class User(AbstractUser):
         verbose_name=_("department"),
     )
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
+    # A resident's phone, kept only as a mask to show and a keyed blind index to match a
+    # case filed for her (by a grid worker or the hotline) with her account.
+    phone_masked = models.CharField(_("phone"), max_length=20, blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["role", "region"], name="user_role_region")]

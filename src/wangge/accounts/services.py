@@ -12,7 +12,7 @@ from wangge.audit.services import record
 
 from .models import ApiToken, User
 from .permissions import require_permission
-from .roles import PERMISSIONS, TOKEN_SCOPES
+from .roles import PERMISSIONS, TOKEN_SCOPES, Role
 from .scope import get_visible_or_404
 
 
@@ -79,6 +79,7 @@ def create_account(
     region_code: str | None = None,
     department_code: str | None = None,
     display_name: str = "",
+    phone: str = "",
 ) -> User:
     """Create an account bound to a node (and department), validated and audited.
 
@@ -108,11 +109,45 @@ def create_account(
         raise ValidationError({"username": f"user name {username!r} is taken"})
     user = User(username=username, role=role, region=region, department=department,
                 display_name=display_name)
+    set_phone(user, phone)
     user.full_clean(exclude=["password"])
     validate_password(password, user)
     user.set_password(password)
     with transaction.atomic():
         user.save()
         record("accounts.create", user, detail={"role": role, "region": region_code,
-                                                "department": department_code})
+                                                "department": department_code,
+                                                "phone": user.phone_masked})
     return user
+
+
+def phone_index(raw_or_digits: str) -> str:
+    """The blind index under which accounts and cases find a phone number."""
+    from wangge.core.blind import blind_index
+    from wangge.core.phones import phone_digits
+
+    return blind_index("phone", phone_digits(raw_or_digits))
+
+
+def set_phone(user: User, raw: str) -> None:
+    """Keep a phone on the account as a mask and a blind index, never in clear (unsaved).
+
+    Raises ``ValidationError`` naming the field when the number cannot be read.
+    """
+    from wangge.core.phones import PhoneError, mask_digits, phone_digits
+
+    try:
+        digits = phone_digits(raw)
+    except PhoneError as exc:
+        raise ValidationError({"phone": str(exc)}) from exc
+    user.phone_masked = mask_digits(digits)
+    user.phone_index = phone_index(digits) if digits else ""
+
+
+def resident_with_phone(digits: str) -> User | None:
+    """The active resident account holding this number, if exactly one does."""
+    if not digits:
+        return None
+    found = list(User.objects.filter(phone_index=phone_index(digits), role=Role.RESIDENT,
+                                     is_active=True)[:2])
+    return found[0] if len(found) == 1 else None

@@ -93,7 +93,10 @@ class ReportForm(forms.Form):
         if simple:
             del self.fields["urgency"]
         else:
-            del self.fields["contact_phone"]
+            # On patrol the matter is often raised by a resident: her number links the case
+            # to her account, so she can follow and rate it.
+            self.fields["contact_phone"].label = _(
+                "Phone of the resident who raised it (optional, stored masked)")
         if not can_fix:
             del self.fields["self_handled"]
             del self.fields["note"]

@@ -80,6 +80,10 @@ class Case(models.Model):
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="reported_cases")
     reporter_contact_masked = models.CharField(max_length=40, blank=True)
+    # 反映人: the resident who raised the matter when someone else filed it (a grid worker on
+    # patrol, the hotline). Linked by the contact number's blind index; she follows and rates it.
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="requested_cases")
     external_id = models.CharField(max_length=80, blank=True, db_index=True)  # hotline order no.
     # "<submitter id>:<client key>", so two clients choosing the same key never meet; the
     # fingerprint of what was submitted tells a retry from a reuse of the key for other content.
@@ -122,7 +126,8 @@ class Case(models.Model):
 
         Called by ``accounts.scope.scope_q`` only for an active, signed-in user. Department
         handlers see the cases their department is actively assigned, within their subtree;
-        residents and machine clients see only what they filed, wherever it lies; everyone
+        residents see what they filed or raised (反映), machine clients what they filed,
+        wherever it lies; everyone
         else sees their subtree and, in addition, what they filed themselves (a grid worker
         reporting across the grid boundary still finds the case in "my cases").
         """
@@ -132,7 +137,9 @@ class Case(models.Model):
                 return Q(pk__in=[])
             assigned = Assignment.objects.filter(department_id=user.department_id, active=True)
             return base & Q(pk__in=assigned.values("case_id"))
-        if role in (Role.RESIDENT, Role.MACHINE):
+        if role == Role.RESIDENT:
+            return Q(reporter_id=user.pk) | Q(requester_id=user.pk)
+        if role == Role.MACHINE:
             return Q(reporter_id=user.pk)
         if not base:  # an empty Q is "everything"; OR-ing into it would narrow it
             return base

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -90,6 +90,8 @@ def _tabs(user) -> list[tuple[str, str]]:
                      else _("My cases")))
     if role == Role.RESIDENT:
         tabs.append(("cases:track", _("Track a case")))
+    if has_permission(user, "cases.import") and role != Role.MACHINE:
+        tabs.append(("cases:hotline", _("Hotline import")))
     return tabs
 
 
@@ -354,7 +356,10 @@ def verify_list(request: HttpRequest) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     """What I reported, newest first (a resident's 我的反映, a grid worker's 我的上报)."""
     user = request.user
-    qs = services.list_cases(user, CaseFilters()).filter(reporter=user)
+    mine_q = Q(reporter=user)
+    if user.role == Role.RESIDENT:
+        mine_q |= Q(requester=user)  # matters she raised that a grid worker or 12345 filed
+    qs = services.list_cases(user, CaseFilters()).filter(mine_q)
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     counts = {}
     if user.role in VERIFY_ROLES:

@@ -61,7 +61,10 @@ DEPARTMENTS: tuple[tuple[str, str], ...] = (
     ("MZ", "民政局"),  # civil affairs
     ("SW", "水务局"),  # water affairs
 )
-STEWARD_DEPARTMENT = "MZ"  # civil affairs holds the population data a steward looks after
+STEWARD_DEPARTMENT = "MZ"
+# The demo resident's (fictitious) mobile number: entered on a grid worker's report, it links
+# the case to her account (反映人).
+DEMO_RESIDENT_PHONE = "13905310001"  # civil affairs holds the population data a steward looks after
 
 ROLE_ORDER = (Role.ADMIN, Role.COMMAND, Role.STAFF, Role.HANDLER, Role.GRID_WORKER,
               Role.RESIDENT, Role.STEWARD, Role.AUDITOR, Role.MACHINE)
@@ -208,6 +211,7 @@ class AccountSpec:
     display_name: str
     department: str | None = None  # department code
     is_admin: bool = False
+    phone: str = ""
 
 
 # Given-name characters for the people in the demo; surnames come from the layout's list.
@@ -256,22 +260,27 @@ def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
     specs += [AccountSpec(f"gw_{g.code}", Role.GRID_WORKER, g.code, person_name(f"gw_{g.code}"))
               for g in layout.grids]
     first_grid = min(g.code for g in layout.grids if g.code.startswith(main.code))
-    specs.append(AccountSpec("resident1", Role.RESIDENT, first_grid, person_name("resident1")))
+    specs.append(AccountSpec("resident1", Role.RESIDENT, first_grid, person_name("resident1"),
+                             phone=DEMO_RESIDENT_PHONE))
     return specs
 
 
 def write_accounts(build: Build) -> None:
+    from wangge.accounts.services import set_phone
+
     started = time.perf_counter()
     now = timezone.now()
-    users = [
-        User(username=a.username, role=a.role,
-             region_id=build.region_ids[a.node] if a.node else None,
-             department=build.departments[a.department] if a.department else None,
-             display_name=a.display_name[:60], email=demo_email(a.username),
-             password=build.password_hash, is_staff=a.is_admin, is_superuser=a.is_admin,
-             date_joined=now)
-        for a in planned_accounts(build.layout)
-    ]
+    users = []
+    for a in planned_accounts(build.layout):
+        user = User(username=a.username, role=a.role,
+                    region_id=build.region_ids[a.node] if a.node else None,
+                    department=build.departments[a.department] if a.department else None,
+                    display_name=a.display_name[:60], email=demo_email(a.username),
+                    password=build.password_hash, is_staff=a.is_admin,
+                    is_superuser=a.is_admin, date_joined=now)
+        if a.phone:
+            set_phone(user, a.phone)
+        users.append(user)
     User.objects.bulk_create(users, batch_size=BATCH_SIZE)
     build.counts["accounts"] = len(users)
     build.progress(f"  accounts: {len(users):,} written ({time.perf_counter() - started:.1f} s)")
@@ -433,6 +442,8 @@ def write_logins_file(result: DemoResult, directory: Path | None = None) -> Path
         f"# Every demo account has the password: {result.password}",
         "# Other accounts: command_<district code>, handler_<district code>_<dept>, "
         "street_<street code>, community_<community code>, gw_<grid code>",
+        f"# resident1's phone is {DEMO_RESIDENT_PHONE}: a grid worker who enters it on a report "
+        "links the case to her, and she can follow and rate it",
         "role\tusername\tnode\tdepartment\tpassword",
         *(f"{x.role_label}\t{x.username}\t{x.node}\t{x.department}\t{x.password}"
           for x in result.logins),

@@ -177,8 +177,9 @@ def check_allowed(actor, case: Case, t: Transition) -> None:
                 message = _("you reported it handled yourself; someone else must verify it")
             raise CaseForbidden(message)
     if t.action == "rate":
-        if case.reporter_id != actor.pk:
-            raise CaseForbidden(_("only the resident who reported this case may rate it"))
+        if actor.pk not in (case.reporter_id, case.requester_id):
+            raise CaseForbidden(_("only the resident who reported or raised this case may "
+                                  "rate it"))
         if case.rating is not None:
             raise CaseConflict(_("this case has been rated already"))
 
@@ -524,6 +525,19 @@ def _close_pending(move: _Move) -> None:
 
 def _verify(move: _Move) -> None:
     move.updates["closed_at"] = move.now
+    residents = _residents_of(move.case)
+    if residents:
+        values = {"code": move.case.code, "title": move.case.title}
+        move.after.append(lambda event: _notify(
+            residents, _("Case %(code)s is closed: please rate it") % values,
+            _("%(title)s has been handled and checked. Tell us how it went (1-5).") % values,
+            case=move.case))
+
+
+def _residents_of(case: Case) -> list[User]:
+    """The residents who may rate the case: the one who reported it or raised it (反映人)."""
+    ids = {case.reporter_id, case.requester_id} - {None}
+    return list(User.objects.filter(pk__in=ids, role=Role.RESIDENT, is_active=True))
 
 
 def _rate(move: _Move) -> None:

@@ -23,6 +23,7 @@ from wangge.accounts.permissions import has_permission
 from wangge.accounts.roles import Role
 from wangge.audit.services import record
 from wangge.core.memo import Snapshot
+from wangge.core.phones import PhoneError, mask_digits, phone_digits
 from wangge.regions.crs import CRS_NAMES, normalise_crs
 from wangge.regions.locate import LocateInputError, locate
 from wangge.regions.models import Level, Region
@@ -49,7 +50,6 @@ DEFAULT_SOURCE: dict[str, str] = {
     Role.COMMAND: Source.REFERRAL,
 }
 KEY_RE = re.compile(r"[A-Za-z0-9._:\-]{1,80}")
-PHONE_RE = re.compile(r"\+?[0-9][0-9 \-]{3,22}")
 MAX_DESCRIPTION = 10_000
 
 
@@ -93,25 +93,19 @@ class _Place:
 def mask_phone(raw: str) -> str:
     """A contact number as staff may see it: 13812345678 → 138****5678.
 
-    The raw number is never stored on the case; it is validated, masked and dropped.
+    The raw number is never stored on the case; it is validated, masked and dropped (a
+    resident account with the same number is linked as the requester, by blind index).
     """
-    text = (raw or "").strip()
-    if not text:
-        return ""
-    if not PHONE_RE.fullmatch(text):
-        raise CaseInvalid(_("contact_phone: %(start)s… is not a phone number (digits, spaces, "
-                            "'-' and a leading '+' only)") % {"start": text[:3]},
-                          field="contact_phone")
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+86") or (len(digits) == 13 and digits.startswith("86")):
-        digits = digits[2:]  # the country code says nothing about the person
-    if not 5 <= len(digits) <= 15:
-        raise CaseInvalid(_("contact_phone: a phone number has 5 to 15 digits, not %(n)d")
-                          % {"n": len(digits)}, field="contact_phone")
-    if len(digits) >= 11:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    keep = 4 if len(digits) >= 8 else 2
-    return "*" * (len(digits) - keep) + digits[-keep:]
+    return mask_digits(contact_digits(raw))
+
+
+def contact_digits(raw: str) -> str:
+    """The contact number's digits, or a ``CaseInvalid`` naming the field."""
+    try:
+        return phone_digits(raw)
+    except PhoneError as exc:
+        raise CaseInvalid(_("contact_phone: %(why)s") % {"why": exc}, field="contact_phone") \
+            from exc
 
 
 def submit_case(actor, data: CaseInput) -> tuple[Case, bool]:
@@ -162,6 +156,7 @@ class _Checked:
     place: _Place
     contact: str
     photos: list[int]
+    requester: object = None  # the resident account the contact number belongs to
 
 
 def _namespaced_key(actor, key: str | None) -> str | None:
@@ -238,8 +233,20 @@ def _validate(actor, data: CaseInput) -> _Checked:
         if own != len(photos):
             raise CaseInvalid(_("photos: every photo must be one of your own uploads not yet "
                                 "attached to a case"), field="photos")
+    digits = contact_digits(data.contact_phone)
     return _Checked(category=category, source=source, place=_place(actor, data),
-                    contact=mask_phone(data.contact_phone), photos=photos)
+                    contact=mask_digits(digits), photos=photos,
+                    requester=_requester(actor, digits))
+
+
+def _requester(actor, digits: str):
+    """反映人: when a grid worker or the hotline files a matter a resident raised, the
+    resident's account (found by the number's blind index) may follow and rate it."""
+    if not digits or actor.role == Role.RESIDENT:
+        return None
+    from wangge.accounts.services import resident_with_phone
+
+    return resident_with_phone(digits)
 
 
 def _source(actor, source: str | None) -> str:
@@ -393,7 +400,8 @@ def _prepare(actor, data: CaseInput, checked: _Checked, key: str | None,
         category=checked.category, urgency=data.urgency, source=checked.source,
         state=State.REPORTED, lon=place.lon, lat=place.lat, address=data.address.strip(),
         region=place.region, region_path=place.region.path, reporter=actor,
-        reporter_contact_masked=checked.contact, external_id=data.external_id.strip(),
+        reporter_contact_masked=checked.contact, requester=checked.requester,
+        external_id=data.external_id.strip(),
         idempotency_key=key, fingerprint=fingerprint, self_handled=bool(data.self_handled),
     )
     if data.self_handled:
@@ -431,6 +439,7 @@ def _create(actor, data: CaseInput, checked: _Checked, case: Case) -> Case:
         "region": place.region.code, "in_grid": place.in_grid,
         "self_handled": case.self_handled, "photos": checked.photos,
         "contact_masked": checked.contact, "idempotency_key": data.idempotency_key or "",
+        "requester": checked.requester.username if checked.requester else None,
     })
     if not checked.photos:
         # What intake wrote is the whole case so far: the API answers without reading back.

@@ -21,13 +21,16 @@ class Command(BaseCommand):
         parser.add_argument("--department", help="department code")
         parser.add_argument("--name", default="", help="display name")
         parser.add_argument("--password", help="omit to be asked (not echoed)")
+        parser.add_argument("--phone", default="",
+                            help="kept masked and as a blind index (links a resident's cases)")
 
     def handle(self, *args, **o):
         password = o["password"] or getpass.getpass("password: ")
         try:
             user = create_account(None, username=o["username"], role=o["role"],
                                   password=password, region_code=o["region"],
-                                  department_code=o["department"], display_name=o["name"])
+                                  department_code=o["department"], display_name=o["name"],
+                                  phone=o["phone"])
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         where = user.region.code if user.region else "whole deployment"

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wangge.audit.context import Actor, acting_as
 from wangge.cases.open311.clients import ensure_demo_open311_client
-from wangge.demo.generator import DemoError, DemoResult, generate_demo
+from wangge.demo.generator import DEMO_RESIDENT_PHONE, DemoError, DemoResult, generate_demo
 from wangge.demo.layout import SIZES
 
 
@@ -80,6 +80,8 @@ class Command(BaseCommand):
                    else f" as size {requested[0]}, seed {requested[1]}") + "."))
         out.write(f"Every demo account has the same password. Logins are also in "
                   f"{result.logins_file} (readable by you only).")
+        out.write(f"resident1's phone is {DEMO_RESIDENT_PHONE}: enter it on a grid worker's "
+                  "report and she can follow and rate that case.")
         header = ("role", "username", "scope node", "password")
         rows = [
             (x.role_label, x.username,
