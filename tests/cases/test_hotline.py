@@ -40,16 +40,47 @@ def test_a_bad_row_is_named_and_nothing_is_written(people, categories):
     assert not report.ok and report.created == 0
     text = "\n".join(report.errors)
     assert "row 4 (order HT003)" in text and "no.such.code" in text
-    assert "row 5: empty title" in text
-    assert "row 6 (order HT005)" in text and "lon" in text
+    assert "row 5 (order HT004): 标题 is empty" in text
+    assert "row 6 (order HT005): 经度: 'abc' is not a number" in text
+    assert [(p.row, p.order_no, p.field, p.column) for p in report.problems] == [
+        (4, "HT003", "category", "分类编码"), (5, "HT004", "title", "标题"),
+        (6, "HT005", "lon", "经度")]
     assert not Case.objects.exists()
+
+
+def test_rows_are_numbered_as_in_the_spreadsheet_blank_rows_included(people, categories):
+    bad = GOOD + ",,,,,,,,,\n\nHT003,乱贴广告,,no.such.code,,117.005,36.605,wgs84,normal,\n"
+    report = import_hotline(people.staff, "orders.csv", bad.encode())
+    assert report.errors[0].startswith("row 6 (order HT003)")
 
 
 def test_missing_column_and_empty_file(people, categories):
     report = import_hotline(people.staff, "o.csv", "工单编号,内容\nX,y\n".encode())
-    assert report.errors == [
-        "row 1: missing column(s) title (标题/title), category (分类编码/category)"]
+    assert report.errors == ["row 1: missing column 标题/title",
+                             "row 1: missing column 分类编码/category"]
     assert import_hotline(people.staff, "o.csv", b"").errors == ["o.csv: the file is empty"]
+    assert import_hotline(people.staff, "o.csv", b"\n,,\n").errors == [
+        "o.csv: the file is empty"]
+
+
+def test_unreadable_workbooks_are_named(people, categories):
+    report = import_hotline(people.staff, "orders.xlsx", b"PK\x03\x04 not really a zip")
+    [line] = report.errors
+    assert line.startswith("orders.xlsx: not a readable XLSX workbook")
+    old = import_hotline(people.staff, "orders.xls", b"\xd0\xcf\x11\xe0")
+    assert old.errors == ["orders.xls: old-style .xls workbooks cannot be read; save the file "
+                          "as .xlsx or CSV"]
+
+
+def test_too_many_rows_is_refused_before_filing(people, categories, monkeypatch):
+    from wangge.cases import hotline
+
+    monkeypatch.setattr(hotline, "MAX_ROWS", 1)
+    report = import_hotline(people.staff, "orders.csv", GOOD.encode())
+    assert report.errors == ["orders.csv: more than 1 work orders; split the file into files "
+                             "of at most 1 rows"]
+    assert report.rows == 0 and not Case.objects.exists()
+
 
 
 def test_xlsx_and_gbk_csv(people, categories):
@@ -83,3 +114,21 @@ def test_command(people, categories, tmp_path, capsys):
     path.write_text(GOOD + "HT009,x,,nope,,117.005,36.605,wgs84,normal,\n", encoding="utf-8")
     with pytest.raises(CommandError, match="row 4"):
         call_command("import_hotline", str(path), "--as", people.staff.username)
+
+
+def test_another_account_importing_the_same_orders_files_nothing_again(people, categories):
+    assert import_hotline(people.staff, "orders.csv", GOOD.encode()).created == 2
+    report = import_hotline(people.command, "orders.csv", GOOD.encode())
+    assert report.ok and (report.created, report.unchanged) == (0, 2)
+    assert Case.objects.count() == 2
+
+
+def test_a_changed_order_is_refused_naming_the_case_it_became(people, categories):
+    import_hotline(people.staff, "orders.csv", GOOD.encode())
+    changed = GOOD.replace("垃圾堆放", "垃圾堆放（更新）")
+    report = import_hotline(people.staff, "orders.csv", changed.encode())
+    code = Case.objects.get(external_id="HT001").code
+    assert report.errors == [
+        f"row 2 (order HT001): order HT001 was imported before as case {code}, with different "
+        "content; an import never changes a filed case: update that case, or remove the row"]
+    assert report.problems[0].column == "工单编号"

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.import": frozenset({Role.STAFF, Role.COMMAND, Role.MACHINE}),
     "cases.configure": frozenset({Role.ADMIN}),  # categories, routing and deadline rules
     "audit.view": frozenset({Role.AUDITOR}),
+    # Figures of the user's subtree (a handler: of her department only).
+    "figures.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF, Role.HANDLER,
+                               Role.GRID_WORKER}),
     "audit.verify": frozenset({Role.AUDITOR, Role.ADMIN}),
 }
 
@@ -55,6 +58,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "cases:report": "cases.report",
     "cases:import": "cases.import",
     "audit:read": "audit.view",
+    "figures:read": "figures.view",
 }
 
 

@@ -32,6 +32,8 @@ from wangge.accounts.models import User
 from wangge.accounts.roles import Role
 from wangge.audit.context import current_actor
 from wangge.audit.services import record
+from wangge.figures import recorder as figures
+from wangge.figures.recorder import Facts
 from wangge.notifications.services import notify
 from wangge.regions.models import Level, Region
 
@@ -140,10 +142,9 @@ def _escalate(case: Case, run: _Pass) -> None:
     source = case.escalated_to or home_node(case)
     target = source.parent if source is not None else None
     level = case.escalation_level + (1 if target is not None else 0)
-    if target is not None:
-        Case.objects.filter(pk=case.pk).update(
-            escalated_to=target, escalation_level=level, version=F("version") + 1,
-            updated_at=timezone.now())
+    moved = {"escalated_to": target, "escalation_level": level} if target is not None else {}
+    Case.objects.filter(pk=case.pk).update(
+        **moved, overdue=True, version=F("version") + 1, updated_at=timezone.now())
     actor = current_actor()
     due = timezone.localtime(case.due_at).strftime("%Y-%m-%d %H:%M")
     overdue_hours = round((run.now - case.due_at).total_seconds() / 3600, 2)
@@ -167,10 +168,11 @@ def _escalate(case: Case, run: _Pass) -> None:
             note = _("The %(step)s deadline passed at %(due)s; the case has no region, so "
                      "there is no level to escalate to.") % {"step": step, "due": due}
             subject = ""
-    CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case, action=ESCALATE, from_state=case.state, to_state=case.state, actor=None,
         actor_name=actor.name[:150], actor_role=actor.role[:20], note=note, detail=detail,
-        at=run.now)
+        at=run.now, lead_department_id=case.lead_department_id)
+    figures.record(Facts.of(case), Facts.of(case, overdue=True), [event])
     record("cases.escalate", case, detail=detail)
     told = target or source
     if told is not None:

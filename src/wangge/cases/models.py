@@ -100,10 +100,16 @@ class Case(models.Model):
     step_started_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    # Past the current step's deadline (set by the escalation worker, cleared by a new step):
+    # the command centre's "overdue now" figure reads this flag, not the clock.
+    overdue = models.BooleanField(default=False)
     escalated_to = models.ForeignKey("regions.Region", null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="escalated_cases")
     pending_request = models.CharField(max_length=12, blank=True)  # extension / suspension
     pending_detail = models.JSONField(default=dict, blank=True)
+    # The lead department (主办) now: set by dispatch and whistle, cleared by a return.
+    lead_department = models.ForeignKey("accounts.Department", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)  # optimistic lock: one actor wins
@@ -190,6 +196,10 @@ class CaseEvent(models.Model):
     actor_role = models.CharField(max_length=20, blank=True)
     department = models.ForeignKey("accounts.Department", null=True, blank=True,
                                    on_delete=models.SET_NULL)
+    # The case's lead department after this event: figures count a flow against the acting
+    # department, or failing that against this one.
+    lead_department = models.ForeignKey("accounts.Department", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
     note = models.TextField(blank=True)
     detail = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(db_index=True)

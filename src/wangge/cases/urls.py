@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import hotline_views, views
 
 
 class CaseCodeConverter:
@@ -29,6 +29,7 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("inbox/", views.inbox, name="inbox"),
     path("track/", views.track, name="track"),
+    path("hotline/", hotline_views.hotline_import, name="hotline"),
     path("<casecode:code>/", views.detail, name="detail"),
     path("<casecode:code>/act/<str:action>/", views.act, name="act"),
 ]

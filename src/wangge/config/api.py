@@ -11,6 +11,8 @@ from wangge.accounts.api import router as accounts_router
 from wangge.accounts.auth import api_auth
 from wangge.audit.api import router as audit_router
 from wangge.cases.api import router as cases_router
+from wangge.cases.hotline_api import router as hotline_router
+from wangge.figures.api import router as figures_router
 from wangge.notifications.api import router as notifications_router
 from wangge.regions.api import router as regions_router
 from wangge.regions.import_api import router as import_router
@@ -48,4 +50,6 @@ api.add_router("/regions-import", import_router)
 api.add_router("/audit", audit_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/locate", locate_router)
+api.add_router("/cases/hotline-import", hotline_router)
 api.add_router("/cases", cases_router)
+api.add_router("/figures", figures_router)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "wangge.workcalendar",
     "wangge.notifications",
     "wangge.cases",
+    "wangge.figures",
     "wangge.demo",
 ]
 
@@ -249,3 +250,8 @@ WANGGE_WORKCALENDAR = {
     "PERIODS": [("09:00", "12:00"), ("13:30", "17:30")],
     "OVERRIDE_CACHE_SECONDS": 60,
 }
+
+# Figures (统计): case changes are journalled for the tallies in the case's own transaction.
+# Off only to measure what keeping them costs (bench/dashboard.py); then `wangge figures
+# rebuild` is needed before the figures are right again.
+FIGURES_LIVE = os.environ.get("WANGGE_FIGURES_LIVE", "1") not in ("0", "false", "off")

@@ -27,7 +27,8 @@ def deadline_for(case, step: str) -> datetime | None:
 
 
 def event_for(case, actor, action: str, from_state: str, to_state: str, at: datetime, *,
-              note: str = "", detail: dict | None = None, department=None) -> dict:
+              note: str = "", detail: dict | None = None, department=None,
+              lead_department_id: int | None = None) -> dict:
     """Keyword arguments for one timeline line (CaseEvent) written by ``actor``."""
     if department is None and getattr(actor, "role", None) == Role.HANDLER:
         department = actor.department
@@ -36,6 +37,8 @@ def event_for(case, actor, action: str, from_state: str, to_state: str, at: date
         "actor": actor, "actor_name": actor.label if hasattr(actor, "label") else str(actor),
         "actor_role": getattr(actor, "role", ""), "department": department, "note": note,
         "detail": detail or {}, "at": at,
+        "lead_department_id": (lead_department_id if lead_department_id is not None
+                               else getattr(case, "lead_department_id", None)),
     }
 
 

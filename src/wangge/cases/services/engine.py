@@ -36,6 +36,8 @@ from wangge.accounts.models import Department, User
 from wangge.accounts.roles import Role
 from wangge.accounts.scope import visible_to
 from wangge.audit.services import record
+from wangge.figures import recorder as figures
+from wangge.figures.recorder import Facts
 
 from ..models import Assignment, AssignmentRole, Case, CaseEvent, Photo
 from ..workflow import (
@@ -272,6 +274,15 @@ class _Move:
         if handler is not None:
             handler(self)
         self._timing()
+        if self.target == State.CLOSED and self.case.state != State.CLOSED:
+            self.detail["on_time"] = self._closed_on_time()
+
+    def _closed_on_time(self) -> bool:
+        """按期结案: no step of the case ever passed its deadline, this last one included."""
+        if self.case.overdue or (self.ended[2] is not None and self.ended[2] > 1):
+            return False
+        return not CaseEvent.objects.filter(case=self.case).filter(
+            Q(step_elapsed_ratio__gt=1) | Q(action="escalate")).exists()
 
     def _evidence(self) -> list[int]:
         raw = self.need("evidence")
@@ -303,6 +314,8 @@ class _Move:
                                 due_at=deadline_for(case, self.t.starts))
         elif changes_state:
             self.updates.update(step="", step_started_at=None, due_at=None)
+        if "due_at" in self.updates and case.overdue:
+            self.updates["overdue"] = False  # a new step or deadline starts on time
         if changes_state and case.pending_request and "pending_request" not in self.updates:
             # A request about the old state (an extension of handling) lapses with it.
             self.detail["pending_dropped"] = case.pending_request
@@ -321,10 +334,14 @@ class _Move:
             raise CaseConflict(_("someone else changed case %(code)s first; reload it and "
                                  "decide again") % {"code": case.code})
         step, due, ratio = self.ended
+        before = Facts.of(case)
+        after = Facts.of(case, **updates)
         event = CaseEvent.objects.create(
             **event_for(case, self.actor, t.action, case.state, self.target, self.now,
-                        note=self.note, detail=self.detail, department=self.department),
+                        note=self.note, detail=self.detail, department=self.department,
+                        lead_department_id=after.department_id),
             step=step, step_due_at=due, step_elapsed_ratio=ratio)
+        figures.record(before, after, [event])
         if self.evidence:
             Photo.objects.filter(pk__in=self.evidence).update(case=case)
             Photo.objects.filter(pk__in=self.evidence, event__isnull=True).update(event=event)
@@ -411,6 +428,7 @@ def _end_assignments(case: Case, reason: str, now: datetime) -> int:
 def _dispatch(move: _Move) -> None:
     lead, assisting = _departments(move)
     move.detail.update(lead=lead.code, assisting=[d.code for d in assisting])
+    move.updates["lead_department"] = lead
 
     def after(event: CaseEvent) -> None:
         _end_assignments(move.case, "replaced by a new dispatch", move.now)
@@ -433,6 +451,7 @@ def _whistle(move: _Move) -> None:
     due = deadline_for(move.case, Step.REPORT_IN)
     move.detail.update(lead=lead.code, assisting=[d.code for d in assisting],
                        report_in_due_at=due.isoformat() if due else None)
+    move.updates["lead_department"] = lead
 
     def after(event: CaseEvent) -> None:
         current = {a.department_id: a for a in
@@ -474,6 +493,7 @@ def _department_event(move: _Move) -> None:
 
 def _return(move: _Move) -> None:
     _department_event(move)
+    move.updates["lead_department"] = None  # back to the dispatcher, no department has it
     move.after.append(lambda event: _end_assignments(
         move.case, _("returned by %(department)s: %(reason)s")
         % {"department": move.department.code, "reason": move.note}, move.now))

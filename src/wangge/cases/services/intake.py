@@ -24,6 +24,8 @@ from wangge.accounts.roles import Role
 from wangge.audit.services import record
 from wangge.core.memo import Snapshot
 from wangge.core.phones import PhoneError, mask_digits, phone_digits
+from wangge.figures import recorder as figures
+from wangge.figures.recorder import Facts
 from wangge.regions.crs import CRS_NAMES, normalise_crs
 from wangge.regions.locate import LocateInputError, locate
 from wangge.regions.models import Level, Region
@@ -431,6 +433,8 @@ def _create(actor, data: CaseInput, checked: _Checked, case: Case) -> Case:
             case, actor, "self_handle", State.REPORTED, State.HANDLED, now,
             note=data.note.strip() or _("Handled on the spot by the reporting grid worker."),
             detail={"evidence": checked.photos}))
+    figures.record(None, Facts.of(case),
+                   [report] if evidence_event is report else [report, evidence_event])
     if checked.photos:
         Photo.objects.filter(pk__in=checked.photos, case__isnull=True,
                              uploaded_by=actor).update(case=case, event=evidence_event)

@@ -1,0 +1,86 @@
+"""Figures — 统计: tallies per node, kept current from a journal of changes.
+
+``FigureDelta`` rows are written in the same transaction as the case change they describe
+(one small insert), and folded into ``FlowTally`` and ``StockTally`` by a worker. Intake never
+touches the shared tally rows, so a busy city does not queue on the city's row for today; a
+read adds the few deltas not yet folded, so figures are current either way.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .measures import FLOW_NAMES
+
+
+class FlowTally(models.Model):
+    """Events per node, breakdown and local day — 流量. One column per declared flow."""
+
+    node = models.ForeignKey("regions.Region", on_delete=models.CASCADE, db_constraint=False,
+                             related_name="+")
+    dim = models.CharField(max_length=24, blank=True)  # "" total, "c:12", "s:patrol", "d:7"
+    day = models.DateField()
+    reported = models.BigIntegerField(default=0)
+    registered = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    dispatched = models.BigIntegerField(default=0)
+    returned = models.BigIntegerField(default=0)
+    handled = models.BigIntegerField(default=0)
+    self_handled = models.BigIntegerField(default=0)
+    reworked = models.BigIntegerField(default=0)
+    extended = models.BigIntegerField(default=0)
+    suspended = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    closed_on_time = models.BigIntegerField(default=0)
+    voided = models.BigIntegerField(default=0)
+    merged = models.BigIntegerField(default=0)
+    escalated = models.BigIntegerField(default=0)
+    rated = models.BigIntegerField(default=0)
+    rating_sum = models.BigIntegerField(default=0)
+    satisfied = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "dim", "day"],
+                                               name="flowtally_node_dim_day")]
+
+    MEASURES = FLOW_NAMES
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.dim or 'total'} {self.day}"
+
+
+class StockTally(models.Model):
+    """Cases standing now per node, breakdown, state and overdue — 存量."""
+
+    node = models.ForeignKey("regions.Region", on_delete=models.CASCADE, db_constraint=False,
+                             related_name="+")
+    dim = models.CharField(max_length=24, blank=True)
+    state = models.CharField(max_length=14)
+    overdue = models.BooleanField(default=False)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "dim", "state", "overdue"],
+                                               name="stocktally_key")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.dim or 'total'} {self.state} {self.count}"
+
+
+class FigureDelta(models.Model):
+    """One change not yet folded into the tallies: a flow (``flow`` names it) or a stock move
+    (``flow`` empty; ``state``/``overdue`` say which pile, ``amount`` ±1)."""
+
+    region_id = models.IntegerField()  # the case's node (usually a grid)
+    region_path = models.CharField(max_length=400)
+    category_id = models.IntegerField()  # the top-level category
+    source = models.CharField(max_length=10)
+    department_id = models.IntegerField(null=True)
+    day = models.DateField()
+    flow = models.CharField(max_length=20, blank=True)
+    state = models.CharField(max_length=14, blank=True)
+    overdue = models.BooleanField(default=False)
+    amount = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.region_path} {self.flow or self.state} {self.amount:+d}"
