@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from wangge.regions.models import Region
 
 from .measures import BREAKDOWN_LEVEL, FLOW_NAMES, Dim
-from .models import FigureDelta, FlowTally, StockTally
+from .models import FigureDelta, FlowTally, Grain, StockTally
 
 
 class Ancestors:
@@ -49,51 +49,67 @@ def keys_for(ancestors: list[tuple[int, int]], category_id: int, source: str,
     return out
 
 
+def grains(day) -> tuple[tuple[str, object], ...]:
+    """The tally rows one day's event adds to: its day and its month."""
+    return ((Grain.DAY, day), (Grain.MONTH, day.replace(day=1)))
+
+
 def aggregate(deltas: Iterable, ancestors: Ancestors | None = None
               ) -> tuple[dict, dict]:
-    """Sum deltas into {(node, dim, day): {flow: n}} and {(node, dim, state, overdue): n}."""
+    """Sum deltas into {(node, dim, grain, day): {flow: n}} and
+    {(node, dim, state, overdue): n}."""
     ancestors = ancestors or Ancestors()
     flows: dict = defaultdict(lambda: defaultdict(int))
     stock: dict = defaultdict(int)
     for d in deltas:
         keys = keys_for(ancestors.of(d.region_path), d.category_id, d.source, d.department_id)
         if d.flow:
-            for node, dim in keys:
-                flows[(node, dim, d.day)][d.flow] += d.amount
+            for grain, day in grains(d.day):
+                for node, dim in keys:
+                    flows[(node, dim, grain, day)][d.flow] += d.amount
         else:
             for node, dim in keys:
                 stock[(node, dim, d.state, d.overdue)] += d.amount
     return flows, stock
 
 
-def _upsert_flows(flows: dict) -> None:
-    if not flows:
-        return
-    table = FlowTally._meta.db_table
-    columns = ", ".join(FLOW_NAMES)
-    marks = ", ".join(["%s"] * (3 + len(FLOW_NAMES)))
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in FLOW_NAMES)
-    # Table and column names come from the model; every value is a bound parameter.
-    sql = (f"INSERT INTO {table} (node_id, dim, day, {columns}) VALUES ({marks}) "  # noqa: S608
-           f"ON CONFLICT (node_id, dim, day) DO UPDATE SET {updates}")
-    # In key order, so two folders touching the same rows lock them in the same order.
-    rows = [(node, dim, day, *(counts.get(m, 0) for m in FLOW_NAMES))
-            for (node, dim, day), counts in sorted(flows.items())]
+UPSERT_ROWS = 500  # rows per INSERT … ON CONFLICT statement
+
+
+def _upsert(table: str, columns: list[str], key: list[str], add: list[str],
+            rows: list[tuple]) -> None:
+    """Add ``rows`` into ``table``: insert new keys, add to the ``add`` columns of old ones.
+
+    Many rows per statement (one round trip and one plan per 500 rows), in key order so that
+    two folders touching the same rows lock them in the same order and never deadlock.
+    """
+    rows.sort(key=lambda r: r[:len(key)])
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), UPSERT_ROWS):
+            part = rows[start:start + UPSERT_ROWS]
+            # Table and column names come from the model; every value is a bound parameter.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+                f"{', '.join([one] * len(part))} ON CONFLICT ({', '.join(key)}) "
+                f"DO UPDATE SET {updates}", [v for row in part for v in row])
+
+
+def _upsert_flows(flows: dict) -> None:
+    rows = [(node, dim, grain, day, *(counts.get(m, 0) for m in FLOW_NAMES))
+            for (node, dim, grain, day), counts in flows.items()]
+    if rows:
+        _upsert(FlowTally._meta.db_table, ["node_id", "dim", "grain", "day", *FLOW_NAMES],
+                ["node_id", "dim", "grain", "day"], list(FLOW_NAMES), rows)
 
 
 def _upsert_stock(stock: dict) -> None:
     rows = [(node, dim, state, overdue, n)
-            for (node, dim, state, overdue), n in sorted(stock.items()) if n]
-    if not rows:
-        return
-    table = StockTally._meta.db_table
-    sql = (f"INSERT INTO {table} (node_id, dim, state, overdue, count) "  # noqa: S608
-           f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (node_id, dim, state, overdue) "
-           f"DO UPDATE SET count = {table}.count + excluded.count")
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+            for (node, dim, state, overdue), n in stock.items() if n]
+    if rows:
+        _upsert(StockTally._meta.db_table, ["node_id", "dim", "state", "overdue", "count"],
+                ["node_id", "dim", "state", "overdue"], ["count"], rows)
 
 
 def fold_batch(limit: int = 5000) -> int:

@@ -13,12 +13,22 @@ from django.db import models
 from .measures import FLOW_NAMES
 
 
+class Grain(models.TextChoices):
+    DAY = "d", "day"
+    MONTH = "m", "month"
+
+
 class FlowTally(models.Model):
-    """Events per node, breakdown and local day — 流量. One column per declared flow."""
+    """Events per node, breakdown and local day or month — 流量. One column per declared flow.
+
+    Each event is counted twice, in its day and in its month (``day`` is then the first of
+    the month), so a year reads twelve month rows and a few days at the edges, not 365.
+    """
 
     node = models.ForeignKey("regions.Region", on_delete=models.CASCADE, db_constraint=False,
                              related_name="+")
     dim = models.CharField(max_length=24, blank=True)  # "" total, "c:12", "s:patrol", "d:7"
+    grain = models.CharField(max_length=1, choices=Grain.choices, default=Grain.DAY)
     day = models.DateField()
     reported = models.BigIntegerField(default=0)
     registered = models.BigIntegerField(default=0)
@@ -40,13 +50,13 @@ class FlowTally(models.Model):
     satisfied = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["node", "dim", "day"],
-                                               name="flowtally_node_dim_day")]
+        constraints = [models.UniqueConstraint(fields=["node", "dim", "grain", "day"],
+                                               name="flowtally_key")]
 
     MEASURES = FLOW_NAMES
 
     def __str__(self) -> str:
-        return f"{self.node_id} {self.dim or 'total'} {self.day}"
+        return f"{self.node_id} {self.dim or 'total'} {self.grain} {self.day}"
 
 
 class StockTally(models.Model):

@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from wangge.cases.models import Case, CaseEvent
 
-from .fold import Ancestors, _upsert_flows, _upsert_stock, aggregate, fold_all, keys_for
+from .fold import (
+    Ancestors,
+    _upsert_flows,
+    _upsert_stock,
+    aggregate,
+    fold_all,
+    grains,
+    keys_for,
+)
 from .measures import FLOW_NAMES, FLOWS, STOCK_STATES
 from .models import FigureDelta, FlowTally, StockTally
 from .recorder import top_category
@@ -57,8 +65,9 @@ def recount(cases: Q | None = None, department_id: int | None = None) -> tuple[d
         for name in FLOW_NAMES:
             n = row[name] or 0
             if n:
-                for node, dim in keys:
-                    flows[(node, dim, row["day"])][name] += n
+                for grain, day in grains(row["day"]):
+                    for node, dim in keys:
+                        flows[(node, dim, grain, day)][name] += n
     standing = Case.objects.filter(state__in=STOCK_STATES)
     if cases is not None:
         standing = standing.filter(cases)
@@ -77,8 +86,8 @@ def recount(cases: Q | None = None, department_id: int | None = None) -> tuple[d
 def current() -> tuple[dict, dict]:
     """What the tallies say now, with the journal not yet folded added in."""
     flows, stock = aggregate(FigureDelta.objects.all())
-    for row in FlowTally.objects.values("node_id", "dim", "day", *FLOW_NAMES):
-        counts = flows[(row["node_id"], row["dim"], row["day"])]
+    for row in FlowTally.objects.values("node_id", "dim", "grain", "day", *FLOW_NAMES):
+        counts = flows[(row["node_id"], row["dim"], row["grain"], row["day"])]
         for name in FLOW_NAMES:
             counts[name] += row[name]
     for row in StockTally.objects.values("node_id", "dim", "state", "overdue", "count"):
@@ -112,9 +121,10 @@ def check(limit: int = 50) -> CheckReport:
     report.flow_cells = len(raw)
     for key in sorted(set(kept) | set(raw), key=str):
         if kept.get(key, 0) != raw.get(key, 0):
-            node, dim, day, name = key
+            node, dim, grain, day, name = key
+            span = "day" if grain == "d" else "month"
             report.differences.append(
-                f"flow {name} node {node} dim {dim or 'total'} day {day}: kept "
+                f"flow {name} node {node} dim {dim or 'total'} {span} {day}: kept "
                 f"{kept.get(key, 0)}, recounted {raw.get(key, 0)}")
     kept_s = {k: v for k, v in kept_stock.items() if v}
     raw_s = {k: v for k, v in raw_stock.items() if v}
