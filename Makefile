@@ -29,7 +29,9 @@ demo: venv
 	$(WANGGE) migrate --no-input -v 0
 	$(WANGGE) collectstatic --no-input -v 0
 	$(WANGGE) demo --size $(SIZE) --seed $(SEED)
-	$(WANGGE) runserver $(HOST):$(PORT) --noreload
+	@# The background jobs (figures, escalation) run beside the server and stop with it.
+	$(WANGGE) worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+		$(WANGGE) runserver $(HOST):$(PORT) --noreload
 
 serve: venv
 	$(WANGGE) runserver $(HOST):$(PORT)

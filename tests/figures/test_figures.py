@@ -267,3 +267,14 @@ def test_any_period_reads_whole_months_and_edge_days_alike(small_city, people):
             day__lte=last).aggregate(n=Sum("reported"))["n"] or 0
         got = summary(people.command, STREET, first, last)["flows"]["reported"]
         assert got == expected, (first, last)
+
+
+def test_the_worker_runs_every_job_once(small_city, people, deadlines):
+    from io import StringIO
+
+    assert FigureDelta.objects.exists()
+    out = StringIO()
+    call_command("worker", "--once", stdout=out)
+    assert "figures.fold:" in out.getvalue() and "cases.escalate:" in out.getvalue()
+    assert not FigureDelta.objects.exists()
+    assert summary(people.command, STREET)["flows"]["reported"] == 5
