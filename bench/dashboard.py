@@ -216,6 +216,7 @@ def write_cases(city: City, h: dict, days: int) -> float:
                                        "outcome", "close_day", "rated", "rating",
                                        "open_state", "overdue")}
     leaf_ids, grid_ids = city.leaf_ids.tolist(), city.grid_ids.tolist()
+    indexes = _drop_indexes(Case._meta.db_table)
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
         rows = []
@@ -243,7 +244,37 @@ def write_cases(city: City, h: dict, days: int) -> float:
         _insert(Case._meta.db_table, [f.column for f in fields], rows)
         if stop % (CHUNK * 10) == 0 or stop == n:
             say(f"  cases: {stop:,} / {n:,} ({time.perf_counter() - started:.0f} s)")
+    _create_indexes(indexes)
+    say(f"  cases: indexes rebuilt ({time.perf_counter() - started:.0f} s)")
     return time.perf_counter() - started
+
+
+def _drop_indexes(table: str) -> list[str]:
+    """Drop the table's secondary indexes for the bulk load (built once, sorted, after it is
+    faster than kept row by row); returns the statements that recreate them. Unique
+    constraints stay: they are part of what a case row must satisfy."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                           "tbl_name = %s AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
+                           [table])
+        else:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                           "AND indexdef NOT LIKE 'CREATE UNIQUE%%'", [table])
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
+
+
+def _create_indexes(statements: list[str]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
 
 
 # Flows a department is counted for: those after it was given the case.
