@@ -483,7 +483,7 @@ def intake_overhead(city: City, cases: int, seed: int) -> dict:
                 lat = y0 + (y1 - y0) * rng.uniform(.2, .8)
                 submit_case(worker, CaseInput(
                     category=codes[rng.choice(leaves)], title="路面破损", lon=lon, lat=lat,
-                    crs="wgs84", idempotency_key=f"bench-{b}-{i}"))
+                    crs="wgs84", idempotency_key=f"bench-{seed}-{b}-{i}"))
             filed = time.perf_counter() - t
             if live:
                 fold.fold_all()
@@ -542,6 +542,13 @@ def run_one(db: str, args) -> dict:
         f"{max(timings):.1f} ms over {len(timings)} calls")
     overhead = intake_overhead(city, args.intake, seed=5)
     say(f"intake: {overhead}")
+    if not args.keep:  # the 10M-case SQLite file alone is about 7 GB
+        import shutil
+
+        from django.db import connection as conn
+
+        conn.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"db": db, "cases": total, "p95_ms": round(p95, 1),
             "p50_ms": round(float(np.percentile(timings, 50)), 1),
             "max_ms": round(max(timings), 1), "consistent": consistent,
@@ -564,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--intake", type=int, default=600)
     parser.add_argument("--db", choices=("both", "sqlite", "postgres"), default="both")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--one", choices=("sqlite", "postgres"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -575,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run(  # noqa: S603 — this script, our own arguments
             [sys.executable, __file__, "--one", db, "--cases", str(args.cases), "--days",
              str(args.days), "--size", args.size, "--queries", str(args.queries),
-             "--intake", str(args.intake)], stdout=subprocess.PIPE, text=True, check=False)
+             "--intake", str(args.intake), *(["--keep"] if args.keep else [])],
+            stdout=subprocess.PIPE, text=True, check=False)
         if out.returncode != 0:
             say(f"!! {db} run failed ({out.returncode})")
             return 1
