@@ -20,6 +20,7 @@ from tests.factories import box, collection, feature, make_user
 from wangge.accounts.roles import TOKEN_SCOPES, Role
 from wangge.accounts.services import issue_token
 from wangge.audit.models import AuditRecord
+from wangge.core.staged import PENDING_SUFFIX
 from wangge.regions import import_api, import_views
 from wangge.regions.models import Level, Region
 from wangge.regions.services import create_region
@@ -105,8 +106,8 @@ def new_codes() -> list[str]:
 
 
 def waiting_uploads(tmp: Path) -> list[str]:
-    folder = tmp / "uploads"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    folder = tmp / "uploads" / "regions"
+    return sorted(p.name for p in folder.glob("*/*")) if folder.exists() else []
 
 
 @pytest.fixture(autouse=True)
@@ -173,7 +174,8 @@ def test_valid_file_previews_counts_then_commit_writes_it_once(tree, admin, admi
     assert detail["created"] == 3
     assert "新社区网格.geojson" in detail["origin"] and "sha256:" in detail["origin"]
     # The waiting copy is gone; only the small "done" note for a late second commit remains.
-    assert not [n for n in waiting_uploads(var_dir) if n.endswith(".geojson")]
+    assert not [n for n in waiting_uploads(var_dir) if n.endswith(PENDING_SUFFIX)]
+    assert [n for n in waiting_uploads(var_dir) if n.endswith(".done.json")]
 
 
 def test_resubmitted_commit_does_not_import_twice_and_says_so(tree, admin):
@@ -192,8 +194,9 @@ def test_resubmitted_commit_does_not_import_twice_and_says_so(tree, admin):
 
 def test_a_simultaneous_second_commit_from_a_stale_session_is_refused(tree, admin):
     """Two requests of one double click both read the session before either saved it."""
-    from wangge.regions.import_views import SESSION_KEY
+    from wangge.regions.import_views import STAGING
 
+    SESSION_KEY = STAGING.session_key
     token = token_of(preview(admin, good_file()))
     stale = json.loads(json.dumps(admin.session[SESSION_KEY]))
     commit(admin, token)
@@ -237,7 +240,7 @@ def test_a_newer_upload_replaces_the_waiting_one(tree, admin, var_dir):
 
 def test_a_stored_upload_changed_after_the_preview_is_not_imported(tree, admin, var_dir):
     token = token_of(preview(admin, good_file()))
-    [stored] = (var_dir / "uploads").glob("*.geojson")
+    [stored] = (var_dir / "uploads" / "regions").glob(f"*/*{PENDING_SUFFIX}")
     altered = good_file()
     altered["features"][0]["properties"]["name"] = "改过的名字"
     stored.write_text(json.dumps(altered))

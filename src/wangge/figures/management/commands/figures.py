@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
 
 from wangge.audit.context import Actor, acting_as
 from wangge.audit.services import record
+from wangge.core.loop import repeat
 from wangge.figures import fold, recount
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
@@ -36,23 +31,14 @@ class Command(BaseCommand):
             raise CommandError("--batch must be at least 1")
         if loop is not None and loop <= 0:
             raise CommandError("--loop needs a positive number of seconds")
-        stop = threading.Event()
-        previous = {}
-        if loop is not None:
-            previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
-        try:
-            while True:
-                n = fold.fold_all(batch)
-                if n or loop is None:
-                    self.stdout.write(f"folded {n} change(s)")
-                    self.stdout.flush()
-                if loop is None or stop.wait(loop):
-                    return
-                if not connection.in_atomic_block:
-                    close_old_connections()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+
+        def one_pass() -> None:
+            n = fold.fold_all(batch)
+            if n or loop is None:
+                self.stdout.write(f"folded {n} change(s)")
+                self.stdout.flush()
+
+        repeat(one_pass, loop)
 
     def _check(self, **_):
         report = recount.check()
