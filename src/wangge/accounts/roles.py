@@ -46,6 +46,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "figures.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF, Role.HANDLER,
                                Role.GRID_WORKER}),
     "audit.verify": frozenset({Role.AUDITOR, Role.ADMIN}),
+    # The one map of the user's subtree: grids coloured by a measure, case points, key places.
+    "command.map": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
+    # Evaluation indicators and the governance index of the user's subtree.
+    "evaluation.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
+    "evaluation.configure": frozenset({Role.ADMIN}),  # the index's dimensions and weights
+    # Briefings (工作简报) of the user's subtree, as a page and as XLSX.
+    "briefings.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
 }
 
 # What an API token may be allowed to do. A request made with a token needs the permission
@@ -59,6 +66,8 @@ TOKEN_SCOPES: dict[str, str] = {
     "cases:import": "cases.import",
     "audit:read": "audit.view",
     "figures:read": "figures.view",
+    "evaluation:read": "evaluation.view",
+    "briefings:read": "briefings.view",
 }
 
 

@@ -10,8 +10,11 @@ from ninja.errors import AuthenticationError
 from wangge.accounts.api import router as accounts_router
 from wangge.accounts.auth import api_auth
 from wangge.audit.api import router as audit_router
+from wangge.briefings.api import router as briefings_router
 from wangge.cases.api import router as cases_router
 from wangge.cases.hotline_api import router as hotline_router
+from wangge.command.api import router as command_router
+from wangge.evaluation.api import router as evaluation_router
 from wangge.figures.api import router as figures_router
 from wangge.notifications.api import router as notifications_router
 from wangge.regions.api import router as regions_router
@@ -53,3 +56,6 @@ api.add_router("/locate", locate_router)
 api.add_router("/cases/hotline-import", hotline_router)
 api.add_router("/cases", cases_router)
 api.add_router("/figures", figures_router)
+api.add_router("/command", command_router)
+api.add_router("/evaluation", evaluation_router)
+api.add_router("/briefings", briefings_router)

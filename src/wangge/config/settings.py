@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "wangge.notifications",
     "wangge.cases",
     "wangge.figures",
+    "wangge.evaluation",
+    "wangge.command",
+    "wangge.briefings",
     "wangge.demo",
 ]
 

@@ -18,6 +18,10 @@ urlpatterns = [
     path("cases/rules/", include("wangge.cases.rules_urls")),
     path("cases/", include("wangge.cases.urls")),
     path("notifications/", include("wangge.notifications.urls")),
+    path("command/", include("wangge.command.urls")),
+    path("evaluation/", include("wangge.evaluation.urls")),
+    path("briefings/", include("wangge.briefings.urls")),
+    path("public/", include("wangge.briefings.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

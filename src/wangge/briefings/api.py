@@ -1,0 +1,5 @@
+"""Briefings API under /api/v1/briefings."""
+
+from ninja import Router
+
+router = Router(tags=["briefings"])

@@ -1,0 +1,5 @@
+"""Command API under /api/v1/command."""
+
+from ninja import Router
+
+router = Router(tags=["command"])

@@ -1,0 +1,5 @@
+"""Evaluation API under /api/v1/evaluation."""
+
+from ninja import Router
+
+router = Router(tags=["evaluation"])
