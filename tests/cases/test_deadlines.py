@@ -11,12 +11,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
 
-from wangge.cases import deadlines
 from wangge.cases.deadlines import deadline_for, elapsed_ratio, rule_for, traffic_light
 from wangge.cases.models import Case, Category, DeadlineRule
 from wangge.cases.workflow import State, Step
+from wangge.core import clock
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db  # the calendar reads administrators' day overrides
@@ -66,9 +65,9 @@ def test_urgency_selects_the_rule_and_none_without_one(categories):
     assert deadline_for(urgent, Step.VERIFY, at(9, 30, 15)) is None
 
 
-def test_start_defaults_to_now(categories, monkeypatch):
-    monkeypatch.setattr(deadlines.timezone, "now", lambda: at(10, 13, 9))
-    assert deadline_for(case_in(categories["parking"]), Step.HANDLE) == at(10, 13, 14, 30)
+def test_start_defaults_to_now(categories):
+    with clock.replaying(at(10, 13, 9)):
+        assert deadline_for(case_in(categories["parking"]), Step.HANDLE) == at(10, 13, 14, 30)
 
 
 def test_elapsed_ratio():
@@ -114,9 +113,17 @@ def test_no_light_without_a_running_deadline(categories):
     assert traffic_light(case_in(categories["lamps"], state=State.REPORTED), at(10, 14)) is None
 
 
-def test_light_defaults_to_now(categories, monkeypatch):
+def test_light_defaults_to_now(categories):
     case = case_in(categories["lamps"], state=State.HANDLING, step=Step.HANDLE,
                    step_started_at=at(10, 12, 9), due_at=at(10, 13, 12))
-    monkeypatch.setattr(deadlines.timezone, "now", lambda: at(10, 20, 9))
-    assert timezone.now() == at(10, 20, 9)
-    assert traffic_light(case) == "red"
+    with clock.replaying(at(10, 20, 9)):
+        assert clock.now() == at(10, 20, 9)
+        assert traffic_light(case) == "red"
+
+
+def test_replayed_time_ends_with_its_block():
+    with clock.replaying(at(10, 20, 9)):
+        assert clock.now() == at(10, 20, 9)
+    assert clock.now() != at(10, 20, 9)
+    with pytest.raises(ValueError), clock.replaying(dt.datetime(2026, 10, 20, 9)):
+        pass

@@ -314,3 +314,29 @@ def test_photos_are_not_added_to_finished_cases(people, flow, upload):
     case = flow.new_case(State.REJECTED)
     with pytest.raises(CaseConflict, match="open cases only"):
         upload(people.staff, case)
+
+
+def test_files_of_a_rolled_back_upload_are_swept_but_live_ones_kept(people, media):
+    import os
+    import time
+
+    from django.db import transaction
+
+    from wangge.cases.services.photos import sweep_orphan_files
+
+    kept = add_photo(people.resident, None, SimpleUploadedFile("a.jpg", jpeg_bytes()))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        lost = add_photo(people.resident, None, SimpleUploadedFile("b.jpg", jpeg_bytes()))
+        raise RuntimeError("the report failed after its photo was stored")
+    assert not Photo.objects.filter(pk=lost.pk).exists()
+    orphan = photo_root() / lost.stored_name
+    assert orphan.is_file()
+    # Within the grace period a file may belong to a transaction still running: kept.
+    assert sweep_orphan_files() == 0 and orphan.is_file()
+    hour_ago = time.time() - 7200
+    for path in photo_root().rglob("*.jpg"):
+        os.utime(path, (hour_ago, hour_ago))
+    assert sweep_orphan_files() == 2  # the photo and its thumbnail
+    assert not orphan.exists()
+    assert (photo_root() / kept.stored_name).is_file()
+    assert (photo_root() / kept.thumb_name).is_file()

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
-
+from wangge.core import clock
 from wangge.core.memo import Snapshot
 from wangge.workcalendar.services import (
     add_working_hours,
@@ -62,7 +61,7 @@ def deadline_for(case: Case, step: str, start: dt.datetime | None = None) -> dt.
     hours = limit_hours(case, step)
     if hours is None:
         return None
-    return add_working_hours(start or timezone.now(), hours)
+    return add_working_hours(start or clock.now(), hours)
 
 
 def elapsed_ratio(start: dt.datetime, due: dt.datetime, at: dt.datetime) -> float:
@@ -97,4 +96,4 @@ def traffic_light(case: Case, now: dt.datetime | None = None) -> str | None:
     """
     if case.state not in OPEN_STATES or not case.step:
         return None
-    return light_for(case.step_started_at, case.due_at, now or timezone.now())
+    return light_for(case.step_started_at, case.due_at, now or clock.now())

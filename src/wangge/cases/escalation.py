@@ -32,6 +32,7 @@ from wangge.accounts.models import User
 from wangge.accounts.roles import Role
 from wangge.audit.context import current_actor
 from wangge.audit.services import record
+from wangge.core import clock
 from wangge.figures import recorder as figures
 from wangge.figures.recorder import Facts
 from wangge.notifications.services import notify
@@ -95,7 +96,7 @@ def escalate_overdue(now=None, batch: int = 500) -> int:
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    run = _Pass(now=now or timezone.now())
+    run = _Pass(now=now or clock.now())
     total = 0
     while True:
         escalated, claimed = _one_batch(run, batch)
@@ -144,7 +145,7 @@ def _escalate(case: Case, run: _Pass) -> None:
     level = case.escalation_level + (1 if target is not None else 0)
     moved = {"escalated_to": target, "escalation_level": level} if target is not None else {}
     Case.objects.filter(pk=case.pk).update(
-        **moved, overdue=True, version=F("version") + 1, updated_at=timezone.now())
+        **moved, overdue=True, version=F("version") + 1, updated_at=run.now)
     actor = current_actor()
     due = timezone.localtime(case.due_at).strftime("%Y-%m-%d %H:%M")
     overdue_hours = round((run.now - case.due_at).total_seconds() / 3600, 2)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.roles import Role
+from wangge.core import clock
 
 from .workflow import State, Step
 
@@ -113,7 +114,8 @@ class Case(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)  # optimistic lock: one actor wins
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The clock's time (see core.clock), so replayed history is dated when it happened.
+    created_at = models.DateTimeField(default=clock.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,7 +7,9 @@ earlier ones wrote (``Build.region_ids``, ``Build.departments``, ``Build.layout`
 
 Demo rows are marked so a reset removes exactly them: regions carry ``source="demo"``; demo
 accounts have an e-mail address under ``DEMO_EMAIL_DOMAIN`` (a reserved ``.invalid`` domain, so
-nothing is ever sent there); departments are those of demo regions.
+nothing is ever sent there); departments are those of demo regions; cases are those placed in
+demo regions (their timelines, assignments and photos go with them, and the figures are
+rebuilt from what remains).
 
 Every demo account gets the same password, hashed once: argon2 is deliberately slow, and a
 large city has tens of thousands of accounts. This is acceptable for a demo only.
@@ -38,6 +40,7 @@ from wangge.regions.geometry import bbox_and_centroid, to_geojson
 from wangge.regions.models import Region
 from wangge.regions.tree import bump_geometry_revision
 
+from .history import HISTORY_CASES, write_history
 from .layout import COUNTY, GRID, SURNAMES, CityLayout, build_layout, load_divisions
 
 DEMO_SOURCE = "demo"
@@ -112,6 +115,10 @@ class Build:
     region_paths: dict[str, str] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)  # demo resident → her number
+    history_cases: int = 0  # past cases to play (see history.py)
+    showcase_district: str = SHOWCASE_DISTRICT
+    showcase_slug: str = SHOWCASE_DISTRICT_SLUG
 
 
 def new_password() -> str:
@@ -262,6 +269,17 @@ def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
     first_grid = min(g.code for g in layout.grids if g.code.startswith(main.code))
     specs.append(AccountSpec("resident1", Role.RESIDENT, first_grid, person_name("resident1"),
                              phone=DEMO_RESIDENT_PHONE))
+    # A resident in each other community of the showcase district, who reports, is named as
+    # 反映人 on patrol and hotline cases, and rates them (the demo's history).
+    first_grids: dict[str, str] = {}
+    for g in sorted(layout.grids, key=lambda g: g.code):
+        if g.code.startswith(main.code):
+            first_grids.setdefault(g.parent_code, g.code)
+    others = sorted((c, g) for c, g in first_grids.items() if g != first_grid)
+    for n, (community, grid) in enumerate(others, start=2):
+        specs.append(AccountSpec(f"resident_{community}", Role.RESIDENT, grid,
+                                 person_name(f"resident_{community}"),
+                                 phone=f"1390531{n:04d}"))
     return specs
 
 
@@ -280,6 +298,7 @@ def write_accounts(build: Build) -> None:
                     is_superuser=a.is_admin, date_joined=now)
         if a.phone:
             set_phone(user, a.phone)
+            build.phones[a.username] = a.phone
         users.append(user)
     User.objects.bulk_create(users, batch_size=BATCH_SIZE)
     build.counts["accounts"] = len(users)
@@ -345,6 +364,7 @@ STEPS: list[tuple[str, Step]] = [
     ("departments", write_departments),
     ("accounts", write_accounts),
     ("routing", write_routing),
+    ("history", write_history),
 ]
 
 
@@ -388,11 +408,12 @@ def delete_demo() -> dict[str, int]:
     under demo districts (an account someone bound to a demo grid) are not touched: the region
     is then protected, and the error names the row.
     """
-    from wangge.cases.models import RoutingRule
+    from wangge.cases.models import Case, RoutingRule
 
     counts = {"accounts": demo_users().delete()[1].get(User._meta.label, 0)}
     try:
         RoutingRule.objects.filter(region__source=DEMO_SOURCE).delete()
+        counts["cases"] = _delete_demo_cases(Case)
         counts["departments"] = Department.objects.filter(
             region__source=DEMO_SOURCE, region__level__gte=COUNTY).delete()[0]
         regions = 0
@@ -405,6 +426,19 @@ def delete_demo() -> dict[str, int]:
             f"cannot remove the demo city: {blocker._meta.verbose_name} {blocker} still refers "
             f"to it and is not a demo row; remove or rebind it first") from None
     return counts
+
+
+def _delete_demo_cases(Case) -> int:
+    """Cases placed in the demo city, duplicates before their masters (merges protect them);
+    then the figures, which counted them, are rebuilt from the rows that remain."""
+    from wangge.figures.recount import rebuild
+
+    demo = Case.objects.filter(region__source=DEMO_SOURCE)
+    removed = demo.filter(master__isnull=False).delete()[1].get(Case._meta.label, 0)
+    removed += demo.delete()[1].get(Case._meta.label, 0)
+    if removed:
+        rebuild()
+    return removed
 
 
 def showcase_logins(password: str) -> list[Login]:
@@ -462,8 +496,8 @@ def _quiet(_: str) -> None:
 
 
 def generate_demo(size: str, seed: int, *, password: str | None = None, reset: bool = False,
-                  progress: Callable[[str], None] = _quiet,
-                  logins_dir: Path | None = None) -> DemoResult:
+                  progress: Callable[[str], None] = _quiet, logins_dir: Path | None = None,
+                  history: int | None = None) -> DemoResult:
     """Build the demo city, or — if it exists and ``reset`` is false — renew its passwords.
 
     Everything is written in one transaction: a failure leaves the database as it was,
@@ -486,7 +520,8 @@ def generate_demo(size: str, seed: int, *, password: str | None = None, reset: b
     layout = build_layout(size, seed)
     progress(f"layout {size} seed {seed}: {layout.counts()['grids']:,} grids "
              f"({time.perf_counter() - started:.1f} s)")
-    build = Build(layout=layout, password_hash=make_password(password), progress=progress)
+    build = Build(layout=layout, password_hash=make_password(password), progress=progress,
+                  history_cases=HISTORY_CASES[size] if history is None else history)
     reset_counts: dict[str, int] = {}
     with transaction.atomic():
         # Leftover demo accounts without a city (someone removed its regions by hand) would

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from wangge.core import clock
+
 
 class Notification(models.Model):
     """One message in one user's inbox — 站内消息. Outgoing channels only copy it."""
@@ -16,7 +18,7 @@ class Notification(models.Model):
     body = models.TextField(_("message"), blank=True)
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="notifications")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)  # see core.clock
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

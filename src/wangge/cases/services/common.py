@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import timezone
-
 from wangge.accounts.roles import Role
 from wangge.audit.context import Actor, current_actor
+from wangge.core import clock
 
 
 def audit_actor(user) -> Actor:
@@ -50,7 +49,7 @@ def elapsed_ratio(started: datetime | None, due: datetime | None,
         return None
     from ..deadlines import elapsed_ratio as ratio
 
-    return ratio(started, due, now or timezone.now())
+    return ratio(started, due, now or clock.now())
 
 
 def traffic_light(case, now: datetime | None = None) -> str | None:

@@ -36,6 +36,7 @@ from wangge.accounts.models import Department, User
 from wangge.accounts.roles import Role
 from wangge.accounts.scope import visible_to
 from wangge.audit.services import record
+from wangge.core import clock
 from wangge.figures import recorder as figures
 from wangge.figures.recorder import Facts
 
@@ -89,7 +90,7 @@ def transition(actor, case_id: int | str, action: str, *, expected_version: int 
                 % {"code": case.code, "seen": expected_version, "version": case.version,
                    "state": case.get_state_display()})
         check_allowed(actor, case, t)
-        move = _Move(actor=actor, case=case, t=t, inputs=inputs, now=timezone.now())
+        move = _Move(actor=actor, case=case, t=t, inputs=inputs, now=clock.now())
         move.prepare()
         move.apply()
     return Case.objects.select_related("category", "region").get(pk=case.pk)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts.permissions import has_permission
 from wangge.accounts.roles import Role
 from wangge.audit.services import record
+from wangge.core import clock
 from wangge.core.memo import Snapshot
 from wangge.core.phones import PhoneError, mask_digits, phone_digits
 from wangge.figures import recorder as figures
@@ -395,7 +396,7 @@ def _prepare(actor, data: CaseInput, checked: _Checked, key: str | None,
     """The case as it will be saved, but for its number: route and deadline are read here,
     before the transaction, so the write lock (SQLite) and the row locks (PostgreSQL) are
     held only for the writes themselves."""
-    now = timezone.now()
+    now = clock.now()
     place = checked.place
     case = Case(
         code="", title=data.title.strip(), description=data.description.strip(),
@@ -405,6 +406,7 @@ def _prepare(actor, data: CaseInput, checked: _Checked, key: str | None,
         reporter_contact_masked=checked.contact, requester=checked.requester,
         external_id=data.external_id.strip(),
         idempotency_key=key, fingerprint=fingerprint, self_handled=bool(data.self_handled),
+        created_at=now,
     )
     if data.self_handled:
         case.state = State.HANDLED

@@ -192,6 +192,37 @@ def add_photo(actor, case: Case | None, uploaded) -> Photo:
     return photo
 
 
+ORPHAN_GRACE_SECONDS = 3600  # a file younger than this may belong to a transaction in flight
+
+
+def sweep_orphan_files(grace_seconds: float = ORPHAN_GRACE_SECONDS) -> int:
+    """Remove stored files no photo row names — 清理孤儿文件. A photo's file is written before
+    its row, so a transaction rolled back after ``add_photo`` (an intake that failed later, a
+    crash) leaves the file behind; files older than the grace period with no row are such
+    leftovers. Returns how many files were removed."""
+    import time
+
+    root = photo_root()
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - grace_seconds
+    removed = 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = [f for f in folder.iterdir() if f.is_file() and f.stat().st_mtime < cutoff]
+        if not files:
+            continue
+        known = set()
+        for name in Photo.objects.filter(stored_name__startswith=f"{folder.name}/") \
+                .values_list("stored_name", flat=True):
+            known.add(name)
+            known.add(Photo(stored_name=name).thumb_name)
+        for f in files:
+            if f"{folder.name}/{f.name}" not in known:
+                f.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def photo_file(actor, photo_id: int, *, case_code: str | None, thumb: bool = False
                ) -> tuple[Photo, Path]:
     """The stored file of a photo the actor may see: on a case visible to them, or their own

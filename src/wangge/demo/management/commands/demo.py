@@ -40,6 +40,9 @@ class Command(BaseCommand):
                             help="password for every demo account (default: a random one)")
         parser.add_argument("--reset", action="store_true",
                             help="remove an existing demo city and build it anew")
+        parser.add_argument("--history", type=int, default=None, metavar="N",
+                            help="past cases to play through the workflow in the showcase "
+                                 "district (default: 900 for S, more for M and L; 0 for none)")
 
     def handle(self, *args, **options):
         size, seed = options["size"], options["seed"]
@@ -53,7 +56,8 @@ class Command(BaseCommand):
         try:
             with acting_as(Actor.system("demo")):
                 result = generate_demo(size, seed, password=options["password"],
-                                       reset=options["reset"], progress=progress)
+                                       reset=options["reset"], progress=progress,
+                                       history=options["history"])
                 open311_line = StringIO()
                 ensure_demo_open311_client(open311_line)
         except (DemoError, ValueError) as exc:
@@ -70,7 +74,8 @@ class Command(BaseCommand):
                 f"Demo city 济南市 built (size {result.size}, seed {result.seed}) in "
                 f"{elapsed:.1f} s: {c['districts']} districts, {c['streets']} streets, "
                 f"{c['communities']:,} communities, {c['grids']:,} grids, "
-                f"{c['departments']} departments, {c['accounts']:,} accounts."))
+                f"{c['departments']} departments, {c['accounts']:,} accounts, "
+                f"{c.get('history_cases', 0):,} past cases."))
         else:
             out.write(self.style.WARNING(
                 f"The demo city already exists (size {result.size}, seed {result.seed}); "
