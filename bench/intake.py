@@ -126,7 +126,7 @@ def build_city(size: str, seed: int) -> dict:
     command("migrate", "--no-input", "-v", "0")
     timings["migrate_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    out = command("demo", "--size", size, "--seed", str(seed), "-v", "0")
+    out = command("demo", "--size", size, "--seed", str(seed), "--history", "0", "-v", "0")
     timings["demo_s"] = time.perf_counter() - t
     say(out.splitlines()[0] if out else "demo: (no output)")
     from django.core.management import get_commands
