@@ -340,7 +340,7 @@ class HistoryPlayer:
             data.photos = [self._upload(filer)]
             data.note = self.rng.choice(NOTES["handle"])
         if plan.path == "merged":
-            master = self._master_for(plan, category)
+            master = self._master_for(plan)
             if master is None:  # nothing to merge into yet: a case of its own
                 plan.path, plan.beats = "closed", PATHS["closed"][1]
             else:
@@ -355,13 +355,13 @@ class HistoryPlayer:
         plan.wrong = self.rng.choice([d for d in self.cast.departments if d != plan.lead])
         self.by_grid.setdefault(plan.grid.parent_code, []).append(case.pk)
 
-    def _master_for(self, plan: _Plan, category):
+    def _master_for(self, plan: _Plan):
         from wangge.cases.models import Case
         from wangge.cases.workflow import OPEN_STATES
 
         ids = self.by_grid.get(plan.grid.parent_code, [])[-8:]  # the community's latest
         return Case.objects.filter(pk__in=ids, state__in=OPEN_STATES, master__isnull=True) \
-            .select_related("category").order_by("-pk").first()
+            .exclude(pk=plan.case_id).select_related("category").order_by("-pk").first()
 
     def _point_in(self, polygon) -> tuple[float, float]:
         minx, miny, maxx, maxy = polygon.bounds
@@ -378,6 +378,15 @@ class HistoryPlayer:
         actor = self._actor(plan, "resident" if beat.action == "rate_low" else beat.who)
         if actor is None:  # nobody to rate it: the case stays closed without a rating
             return
+        if beat.action == "merge":
+            master = self._master_for(plan)
+            if master is None or master.pk == plan.case_id:
+                # The case it repeated was closed meanwhile: this one is handled on its own.
+                plan.path, plan.beats = "closed", PATHS["closed"][1]
+                beat = plan.beats[0]
+                actor = self._actor(plan, beat.who)
+            else:
+                plan.master_code = master.code
         action, inputs = self._inputs(plan, beat, actor)
         transition(actor, plan.case_id, action, **inputs)
 
