@@ -59,9 +59,9 @@ def _counts(data: dict) -> dict:
 
 def test_hand_counted_figures_for_a_street_its_communities_and_a_department(
         small_city, people):
-    expected = {"reported": 5, "registered": 2, "rejected": 1, "dispatched": 2, "returned": 1,
-                "handled": 1, "closed": 1, "closed_on_time": 1, "rated": 1, "rating_sum": 5,
-                "satisfied": 1}
+    expected = {"reported": 5, "registered": 2, "rejected": 1, "discarded": 1, "dispatched": 2,
+                "returned": 1, "handled": 1, "verified": 1, "closed": 1, "closed_on_time": 1,
+                "rated": 1, "rating_sum": 5, "satisfied": 1}
     for folded in (False, True):  # the journal counts before it is folded, and after
         if folded:
             assert fold.fold_all() > 0 and not FigureDelta.objects.exists()
@@ -78,8 +78,8 @@ def test_hand_counted_figures_for_a_street_its_communities_and_a_department(
         assert district["flows"]["reported"] == 6
         # The lead department's work: dispatches, its return, its fix, the closure, rating.
         cg = summary(people.command, STREET, department="CG")
-        assert _counts(cg) == {"dispatched": 2, "returned": 1, "handled": 1, "closed": 1,
-                               "closed_on_time": 1, "rated": 1, "rating_sum": 5,
+        assert _counts(cg) == {"dispatched": 2, "returned": 1, "handled": 1, "verified": 1,
+                               "closed": 1, "closed_on_time": 1, "rated": 1, "rating_sum": 5,
                                "satisfied": 1}
         assert cg["stock"]["open"] == 0  # C was returned: no department holds it
         # Below the street, a filter is answered from the community's own cases.
@@ -161,8 +161,10 @@ def deadlines():
 
 
 def test_a_random_workload_keeps_the_figures_equal_to_a_recount(
-        flow, people, make_case, deadlines, upload):
+        flow, people, make_case, deadlines, upload, clock):
+    first_day = timezone.localdate()
     rng = random.Random(20261122)
+    tick = random.Random(7)  # the clock moves on its own dice, so the workload stays the same
     actors = [people.grid_worker, people.other_grid_worker, people.staff, people.street_staff,
               people.other_staff, people.south_staff, people.command, people.cg, people.zj,
               people.resident, people.other_resident]
@@ -170,6 +172,8 @@ def test_a_random_workload_keeps_the_figures_equal_to_a_recount(
     cases = []
     seen_actions: set[str] = set()
     for step in range(400):
+        # Minutes to a working day between moves: steps end on time and late, durations add up.
+        clock.advance(minutes=tick.choice([0, 7, 45, 130, 600, 1500]))
         roll = rng.random()
         if roll < 0.15 or not cases:
             lon, lat = rng.choice(places)
@@ -204,9 +208,14 @@ def test_a_random_workload_keeps_the_figures_equal_to_a_recount(
         seen_actions
     report = check()
     assert report.ok, report.differences
+    # The flows that hang on time were reached too: late steps and summed durations.
+    totals = summary(people.command, "370102", first_day, timezone.localdate())["flows"]
+    for name in ("registered_late", "handled_late", "checked_late", "register_seconds",
+                 "handle_seconds", "discarded", "withdrawn", "verified"):
+        assert totals[name] > 0, name
     # And the summary agrees with plain counts of the rows, folded or not.
     for code in (STREET, WEST, EAST, "370102"):
-        data = summary(people.command, code)
+        data = summary(people.command, code, first_day, timezone.localdate())
         within = Case.objects.filter(region_path__contains=f"{code}.")
         assert data["flows"]["reported"] == within.count()
         assert data["stock"]["open"] == within.filter(state__in=STOCK_STATES).count()

@@ -1,6 +1,8 @@
 """The public transparency page — 政务公开: no login, aggregates only, no personal data."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import public_views
 
 app_name = "public"
-urlpatterns: list = []
+urlpatterns = [path("", public_views.index, name="index")]

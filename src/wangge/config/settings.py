@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "wangge.figures",
     "wangge.evaluation",
     "wangge.command",
+    "wangge.registry",
     "wangge.briefings",
     "wangge.demo",
 ]
@@ -198,6 +199,7 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/leaflet-heat", NODE_MODULES / "leaflet.heat" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -30,7 +30,23 @@ def _escalate() -> int:
     return escalate_overdue()
 
 
+def _sweep_photos() -> int:
+    from wangge.cases.services.photos import sweep_orphan_files
+
+    return sweep_orphan_files()
+
+
+def _briefings() -> int:
+    from wangge.briefings.service import generate_due
+
+    return generate_due()
+
+
 JOBS: tuple[Job, ...] = (
     Job("figures.fold", 5.0, _fold),  # figures stay current within seconds
     Job("cases.escalate", 60.0, _escalate),  # deadlines are in working hours: a minute is fine
+    # Photo files whose transaction rolled back (their rows never committed).
+    Job("cases.sweep_photos", 3600.0, _sweep_photos),
+    # Due briefings, a few per pass (one query per kind when none is due); unique per period.
+    Job("briefings.generate", 30.0, _briefings),
 )

@@ -357,6 +357,15 @@ def write_routing(build: Build) -> None:
     build.progress(f"  routing rules: {len(rules):,} written")
 
 
+def write_places(build: Build) -> None:
+    """Key places (场所) in every demo street, for the one map's layer."""
+    from wangge.registry.demo import seed_places
+
+    build.counts["places"] = seed_places(build.layout.seed,
+                                         within=[d.code for d in build.layout.districts])
+    build.progress(f"  places: {build.counts['places']:,} written")
+
+
 Step = Callable[[Build], None]
 # Later issues append their steps here (e.g. cases and their history after the accounts).
 STEPS: list[tuple[str, Step]] = [
@@ -364,6 +373,7 @@ STEPS: list[tuple[str, Step]] = [
     ("departments", write_departments),
     ("accounts", write_accounts),
     ("routing", write_routing),
+    ("places", write_places),
     ("history", write_history),
 ]
 
@@ -409,11 +419,13 @@ def delete_demo() -> dict[str, int]:
     is then protected, and the error names the row.
     """
     from wangge.cases.models import Case, RoutingRule
+    from wangge.registry.demo import remove_places
 
     counts = {"accounts": demo_users().delete()[1].get(User._meta.label, 0)}
     try:
         RoutingRule.objects.filter(region__source=DEMO_SOURCE).delete()
         counts["cases"] = _delete_demo_cases(Case)
+        counts["places"] = remove_places(DEMO_SOURCE)
         counts["departments"] = Department.objects.filter(
             region__source=DEMO_SOURCE, region__level__gte=COUNTY).delete()[0]
         regions = 0

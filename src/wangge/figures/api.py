@@ -37,3 +37,23 @@ def get_summary(request: HttpRequest, q: Query[SummaryQuery]):
     except ValidationError as exc:
         return JsonResponse({"detail": "invalid", "errors": exc.message_dict}, status=422)
     return JsonResponse(data)
+
+
+class TrendQuery(SummaryQuery):
+    flows: str = Field("", description="comma-separated flow names (default: every flow)")
+
+
+@router.get("/trend", url_name="figures_trend", openapi_extra={"responses": {
+    200: {"description": "the node's flows in the period, a point a day (a month when the "
+                         "period is longer than a quarter)"},
+    422: {"description": "a bad date, filter or flow name, named"}}})
+def get_trend(request: HttpRequest, q: Query[TrendQuery]):
+    """The daily (or monthly) series behind the trend chart: reported, closed … per day."""
+    names = tuple(n.strip() for n in q.flows.split(",") if n.strip()) or None
+    try:
+        data = service.trend(request.user, q.node, q.start, q.end, category=q.category,
+                             source=q.source, department=q.department, flows=names,
+                             token=getattr(request, "api_token", None))
+    except ValidationError as exc:
+        return JsonResponse({"detail": "invalid", "errors": exc.message_dict}, status=422)
+    return JsonResponse(data)

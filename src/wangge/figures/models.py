@@ -8,7 +8,10 @@ read adds the few deltas not yet folded, so figures are current either way.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.db import models
+from django.db.models import Q
 
 from .measures import FLOW_NAMES
 
@@ -16,6 +19,26 @@ from .measures import FLOW_NAMES
 class Grain(models.TextChoices):
     DAY = "d", "day"
     MONTH = "m", "month"
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def period_q(first: date, last: date) -> Q:
+    """The ``FlowTally`` rows of a period (both days included): whole months inside it from
+    month rows, the days at its edges from day rows — a year reads ~12 rows, not 365."""
+    inner_first = first if first.day == 1 else _month_after(first)
+    inner_end = _month_after(last) if _month_after(last) - timedelta(days=1) == last \
+        else last.replace(day=1)  # the first day after the whole months
+    if inner_first >= inner_end:  # no whole month inside: days only
+        return Q(grain=Grain.DAY, day__gte=first, day__lte=last)
+    q = Q(grain=Grain.MONTH, day__gte=inner_first, day__lt=inner_end)
+    if first < inner_first:
+        q |= Q(grain=Grain.DAY, day__gte=first, day__lt=inner_first)
+    if inner_end <= last:
+        q |= Q(grain=Grain.DAY, day__gte=inner_end, day__lte=last)
+    return q
 
 
 class FlowTally(models.Model):
@@ -32,16 +55,25 @@ class FlowTally(models.Model):
     day = models.DateField()
     reported = models.BigIntegerField(default=0)
     registered = models.BigIntegerField(default=0)
+    registered_late = models.BigIntegerField(default=0)
+    register_seconds = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
+    discarded = models.BigIntegerField(default=0)
+    withdrawn = models.BigIntegerField(default=0)
     dispatched = models.BigIntegerField(default=0)
     returned = models.BigIntegerField(default=0)
     handled = models.BigIntegerField(default=0)
+    handled_late = models.BigIntegerField(default=0)
+    handle_seconds = models.BigIntegerField(default=0)
     self_handled = models.BigIntegerField(default=0)
     reworked = models.BigIntegerField(default=0)
+    verified = models.BigIntegerField(default=0)
+    checked_late = models.BigIntegerField(default=0)
     extended = models.BigIntegerField(default=0)
     suspended = models.BigIntegerField(default=0)
     closed = models.BigIntegerField(default=0)
     closed_on_time = models.BigIntegerField(default=0)
+    reopened = models.BigIntegerField(default=0)
     voided = models.BigIntegerField(default=0)
     merged = models.BigIntegerField(default=0)
     escalated = models.BigIntegerField(default=0)

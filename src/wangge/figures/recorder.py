@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from wangge.core import clock
 from wangge.core.memo import Snapshot
 
-from .measures import FLOWS_BY_ACTION, STOCK_STATES
+from .measures import FLOWS_BY_ACTION, STEP_STARTERS, STOCK_STATES
 from .models import FigureDelta
 
 
@@ -76,6 +77,28 @@ def stock_deltas(before: Facts | None, after: Facts | None, day) -> list[FigureD
     return rows
 
 
+def step_seconds(event) -> int:
+    """Whole seconds the step ``event`` ended had run, from the event that started it.
+
+    The engine writes the event with the case as it was read before the move, whose
+    ``step_started_at`` is that start: no query. Anything else (an event built elsewhere)
+    looks the starting event up in the timeline, as the recount does.
+    """
+    from wangge.cases.models import CaseEvent
+
+    if not event.step:
+        return 0
+    started = None
+    if CaseEvent.case.is_cached(event) and event.case.step == event.step:
+        started = event.case.step_started_at
+    if started is None:
+        started = (CaseEvent.objects.filter(case_id=event.case_id,
+                                            action__in=STEP_STARTERS.get(event.step, ()),
+                                            at__lte=event.at).exclude(pk=event.pk)
+                   .order_by("-at", "-id").values_list("at", flat=True).first())
+    return max(0, int((event.at - started).total_seconds())) if started else 0
+
+
 def flow_deltas(facts: Facts, event) -> list[FigureDelta]:
     """The flows one timeline event moves, counted against the acting department or, failing
     that, the lead department after the event."""
@@ -86,9 +109,14 @@ def flow_deltas(facts: Facts, event) -> list[FigureDelta]:
     department = event.department_id or event.lead_department_id
     rows = []
     for flow in flows:
-        if flow.when is not None and not flow.when(event.detail or {}):
+        if flow.when is not None and not flow.when(event):
             continue
-        amount = flow.value(event.detail or {}) if flow.value is not None else 1
+        if flow.duration:
+            amount = step_seconds(event)
+        elif flow.value is not None:
+            amount = flow.value(event)
+        else:
+            amount = 1
         if amount:
             rows.append(_delta(facts, day, flow=flow.name, amount=amount,
                                department_id=department))
@@ -104,7 +132,7 @@ def record(before: Facts | None, after: Facts | None, events: Iterable = ()) -> 
     if not settings.FIGURES_LIVE or (after or before).region_id is None:
         return  # a case placed nowhere (no node) has no figures to count in
     events = list(events)
-    day = timezone.localdate(events[0].at) if events else timezone.localdate()
+    day = timezone.localdate(events[0].at) if events else clock.today()
     rows = stock_deltas(before, after, day)
     facts = after or before
     for event in events:

@@ -11,7 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, Q, Sum
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models import Case as Case_
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
@@ -27,21 +38,53 @@ from .fold import (
     grains,
     keys_for,
 )
-from .measures import FLOW_NAMES, FLOWS, STOCK_STATES
+from .measures import DURATION_FLOWS, FLOW_NAMES, FLOWS, STEP_STARTERS, STOCK_STATES
 from .models import FigureDelta, FlowTally, StockTally
 from .recorder import top_category
 
 
-def _flow_aggregates() -> dict:
+def flow_aggregates(flows=FLOWS) -> dict:
+    """One aggregate per counted or summed flow, for ``.annotate`` over CaseEvent rows (the
+    duration flows are summed apart: see ``_durations``)."""
     out = {}
-    for flow in FLOWS:
-        where = Q(action__in=flow.actions) & Q(**(flow.when_q or {}))
+    for flow in flows:
+        if flow.duration:
+            continue
+        where = Q(action__in=flow.actions) & (flow.when_q or Q())
         if flow.value_key:
             out[flow.name] = Sum(Cast(KT(f"detail__{flow.value_key}"), BigIntegerField()),
                                  filter=where)
         else:
             out[flow.name] = Count("id", filter=where)
     return out
+
+
+def _step_start() -> Subquery:
+    """When the step an event ended began: the latest earlier event on the case whose action
+    starts that step (``STEP_STARTERS``)."""
+    earlier = Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), id__lt=OuterRef("id"))
+    whens = [When(step=step, then=Subquery(
+        CaseEvent.objects.filter(earlier, case_id=OuterRef("case_id"), action__in=actions)
+        .order_by("-at", "-id").values("at")[:1])) for step, actions in STEP_STARTERS.items()]
+    return Case_(*whens, default=Value(None), output_field=DateTimeField())
+
+
+def _durations(events, flows: dict, ancestors: Ancestors) -> None:
+    """Add the duration flows: each event's seconds since its step began, summed in Python
+    from the raw pairs of times (the same whole seconds the recorder takes)."""
+    for flow in DURATION_FLOWS:
+        rows = (events.filter(Q(action__in=flow.actions) & (flow.when_q or Q()))
+                .exclude(step="").annotate(started=_step_start())
+                .values_list("case__region_path", "case__category_id", "case__source", "dept",
+                             "day", "at", "started"))
+        for path, category, source, dept, day, at, started in rows:
+            n = max(0, int((at - started).total_seconds())) if started else 0
+            if not n:
+                continue
+            keys = keys_for(ancestors.of(path), top_category(category), source, dept)
+            for grain, d in grains(day):
+                for node, dim in keys:
+                    flows[(node, dim, grain, d)][flow.name] += n
 
 
 def recount(cases: Q | None = None, department_id: int | None = None) -> tuple[dict, dict]:
@@ -56,18 +99,20 @@ def recount(cases: Q | None = None, department_id: int | None = None) -> tuple[d
                              dept=Coalesce("department_id", "lead_department_id"))
     if department_id is not None:
         events = events.filter(dept=department_id)
+    counted = [n for n in FLOW_NAMES if n not in {f.name for f in DURATION_FLOWS}]
     rows = (events.values("case__region_path", "case__category_id", "case__source", "dept", "day")
-            .annotate(**_flow_aggregates()).order_by())
+            .annotate(**flow_aggregates()).order_by())
     flows: dict = defaultdict(lambda: defaultdict(int))
     for row in rows:
         keys = keys_for(ancestors.of(row["case__region_path"]),
                         top_category(row["case__category_id"]), row["case__source"], row["dept"])
-        for name in FLOW_NAMES:
+        for name in counted:
             n = row[name] or 0
             if n:
                 for grain, day in grains(row["day"]):
                     for node, dim in keys:
                         flows[(node, dim, grain, day)][name] += n
+    _durations(events, flows, ancestors)
     standing = Case.objects.filter(state__in=STOCK_STATES)
     if cases is not None:
         standing = standing.filter(cases)

@@ -236,15 +236,48 @@ def _node_json(node: Region) -> dict:
     return {"code": node.code, "name": node.name, "level": node.level}
 
 
-def summary(user, code: str | None = None, start=None, end=None, *, category: str = "",
-            source: str = "", department: str = "", token=None) -> dict:
-    """Flows in the period, stock now, for the node and each of its children (drill-down),
-    with the path back up (drill-up)."""
+def _question(user, code: str | None, start, end, *, category: str, source: str,
+              department: str, token) -> tuple[Region, date, date, Filter]:
+    """Who may ask, about which node, period and breakdown: the checks every read shares."""
     require_permission(user, "figures.view", token)
     node = get_visible_or_404(Region, user, code=code) if code else home_node(user)
     first, last = parse_period(start, end)
     flt = resolve_filter(user, category=category, source=source, department=department)
+    return node, first, last, flt
+
+
+def summary(user, code: str | None = None, start=None, end=None, *, category: str = "",
+            source: str = "", department: str = "", token=None) -> dict:
+    """Flows in the period, stock now, for the node and each of its children (drill-down),
+    with the path back up (drill-up)."""
+    node, first, last, flt = _question(user, code, start, end, category=category,
+                                       source=source, department=department, token=token)
     children = list(visible_to(Region, user).filter(parent=node).order_by("code"))
+    above = list(visible_to(Region, user).filter(
+        code__in=[c for c in node.path.split(".") if c and c != node.code]).order_by("level"))
+    return _summarise(node, children, above, flt, first, last)
+
+
+def node_summary(node: Region, first: date, last: date, flt: Filter | None = None) -> dict:
+    """``summary`` as the platform itself reads it — no reader, so no scope: for what the
+    system builds once and shows to many (briefings, the public page), each of which filters
+    what its readers may see. Never call it with a node a user asked for unchecked."""
+    children = list(Region.objects.filter(parent=node).order_by("code"))
+    above = list(Region.objects.filter(
+        code__in=[c for c in node.path.split(".") if c and c != node.code]).order_by("level"))
+    return _summarise(node, children, above, flt or Filter(), first, last)
+
+
+def top_category_filter(code: str) -> Filter:
+    """The filter for one top-level category, by code (a ``node_summary`` breakdown)."""
+    from wangge.cases.models import Category
+
+    found = Category.objects.get(code=code, parent__isnull=True)
+    return Filter(Dim.CATEGORY, found.pk, found.name)
+
+
+def _summarise(node: Region, children: list[Region], above: list[Region], flt: Filter,
+               first: date, last: date) -> dict:
     nodes = [node, *children]
     if flt.kind != Dim.TOTAL and node.level > BREAKDOWN_LEVEL:
         flows, stock, pending = _from_cases(nodes, flt, first, last)
@@ -252,8 +285,6 @@ def summary(user, code: str | None = None, start=None, end=None, *, category: st
         flows, stock, pending = _from_tallies(nodes, flt, first, last)
     for pile in stock.values():
         pile["by_state"] = {k: v for k, v in sorted(pile["by_state"].items()) if v}
-    above = [r for r in visible_to(Region, user).filter(
-        code__in=[c for c in node.path.split(".") if c and c != node.code]).order_by("level")]
     return {
         "node": _node_json(node),
         "up": [_node_json(r) for r in above],
@@ -265,4 +296,77 @@ def summary(user, code: str | None = None, start=None, end=None, *, category: st
         "children": [{**_node_json(c), "flows": flows[c.pk], "stock": stock[c.pk]}
                      for c in children],
         "unfolded": pending,
+    }
+
+
+TREND_DAYS = 92  # up to a quarter, one point a day; longer periods one point a month
+
+
+def _daily_from_tallies(node: Region, flt: Filter, first: date, last: date,
+                        names: tuple[str, ...]) -> dict[date, dict[str, int]]:
+    days: dict[date, dict[str, int]] = {}
+    for row in (FlowTally.objects.filter(node_id=node.pk, dim=flt.dim, grain=Grain.DAY,
+                                         day__gte=first, day__lte=last).values("day", *names)):
+        days[row["day"]] = {name: row[name] or 0 for name in names}
+    # The journal not yet folded, as in ``_from_tallies``: each delta under the node counts.
+    for delta in FigureDelta.objects.filter(region_path__startswith=node.path,
+                                            flow__in=names, day__gte=first, day__lte=last):
+        if _pending_matches(delta, flt):
+            day = days.setdefault(delta.day, dict.fromkeys(names, 0))
+            day[delta.flow] += delta.amount
+    return days
+
+
+def _daily_from_cases(node: Region, flt: Filter, first: date, last: date,
+                      names: tuple[str, ...]) -> dict[date, dict[str, int]]:
+    from .recount import recount
+
+    within = Q(region_path__startswith=node.path)
+    if flt.kind == Dim.CATEGORY:
+        within &= Q(category_id=flt.value) | Q(category__parent_id=flt.value)
+    elif flt.kind == Dim.SOURCE:
+        within &= Q(source=flt.value)
+    raw_flows, _ = recount(within, department_id=(
+        flt.value if flt.kind == Dim.DEPARTMENT else None))
+    days: dict[date, dict[str, int]] = {}
+    for (pk, dim, grain, day), counts in raw_flows.items():
+        if pk == node.pk and dim == Dim.TOTAL and grain == Grain.DAY and first <= day <= last:
+            days[day] = {name: counts.get(name, 0) for name in names}
+    return days
+
+
+def trend(user, code: str | None = None, start=None, end=None, *, category: str = "",
+          source: str = "", department: str = "", flows: tuple[str, ...] | None = None,
+          token=None) -> dict:
+    """The period's flows for one node as a series — 趋势: a point a day (a month when the
+    period is longer than ``TREND_DAYS``), every day present, zero when nothing happened.
+
+    Same checks and scope as ``summary``; read from the day tallies plus the unfolded journal.
+    """
+    node, first, last, flt = _question(user, code, start, end, category=category,
+                                       source=source, department=department, token=token)
+    names = tuple(flows or FLOW_NAMES)
+    unknown = [n for n in names if n not in FLOW_NAMES]
+    if unknown:
+        raise ValidationError({"flows": f"no flow {unknown[0]!r}; known: "
+                                        f"{', '.join(FLOW_NAMES)}"})
+    read = _daily_from_cases if flt.kind != Dim.TOTAL and node.level > BREAKDOWN_LEVEL \
+        else _daily_from_tallies
+    days = read(node, flt, first, last, names)
+    monthly = (last - first).days + 1 > TREND_DAYS
+    buckets: dict[date, dict[str, int]] = {}
+    day = first
+    while day <= last:
+        key = day.replace(day=1) if monthly else day
+        bucket = buckets.setdefault(key, dict.fromkeys(names, 0))
+        for name, n in days.get(day, {}).items():
+            bucket[name] += n
+        day += timedelta(days=1)
+    return {
+        "node": _node_json(node),
+        "period": {"start": first.isoformat(), "end": last.isoformat()},
+        "filter": {"kind": flt.kind, "label": flt.label} if flt.kind else None,
+        "grain": "month" if monthly else "day",
+        "points": [k.isoformat()[:7] if monthly else k.isoformat() for k in buckets],
+        "series": {name: [b[name] for b in buckets.values()] for name in names},
     }

@@ -16,7 +16,8 @@ TICK_SECONDS = 1.0  # how often the worker looks for a job that is due
 
 
 class Command(BaseCommand):
-    help = "Run the background jobs (fold figures, escalate overdue cases) on their schedule."
+    help = ("Run the background jobs declared in core/jobs.py (fold figures, escalate overdue "
+            "cases, generate due briefings, sweep orphaned photo files) on their schedule.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run each job once and exit")
