@@ -26,8 +26,10 @@ For each database (SQLite file, then the PostgreSQL database ``wangge_bench_dash
 4. Intake overhead: ``--intake`` cases filed through ``submit_case`` (locate, route, deadline,
    timeline, audit — all of intake but HTTP) in blocks of 100, alternating figures off
    (``FIGURES_LIVE`` false: no journal) and on (journal rows written in each case's
-   transaction). ``intake_overhead_pct`` = (on − off) / off, from the sums of the blocks'
-   times: what filing a case costs more. After each "on" block the fold empties the journal,
+   transaction). ``intake_overhead_pct`` = the median over adjacent (off, on) block pairs
+   of (on − off) / off: what filing a case costs more, robust to a burst of other work on
+   the machine slowing one block (``overhead_of_sums_pct`` is the same from the sums of all
+   blocks' times). After each "on" block the fold empties the journal,
    as the worker would; it runs outside intake, so it is timed apart: ``fold_ms_per_case``,
    and ``overhead_with_fold_pct`` counts it as if intake paid it too.
 
@@ -43,6 +45,7 @@ import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -470,6 +473,8 @@ def intake_overhead(city: City, cases: int, seed: int) -> dict:
     spent = {True: 0.0, False: 0.0}
     folding = 0.0
     count = {True: 0, False: 0}
+    pairs: list[float] = []  # (on − off) / off of each off block and the on block after it
+    last_off = 0.0
     block = 100
     with acting_as(Actor.for_user(worker)):
         # Two blocks untimed (caches, snapshots, the first fold), then on and off in turn.
@@ -492,13 +497,19 @@ def intake_overhead(city: City, cases: int, seed: int) -> dict:
                 count[live] += block
                 if live:
                     folding += time.perf_counter() - t - filed
+                    pairs.append((filed - last_off) / last_off)
+                else:
+                    last_off = filed
     settings.FIGURES_LIVE = True
     off = spent[False] / count[False]
     on = spent[True] / count[True]
     fold_per_case = folding / count[True]
     return {"ms_per_case_off": round(off * 1000, 2), "ms_per_case_on": round(on * 1000, 2),
             "fold_ms_per_case": round(fold_per_case * 1000, 2),
-            "overhead_pct": round((on - off) / off * 100, 1),
+            # The median of adjacent pairs: a burst of other work on a shared machine slows
+            # one block, not the verdict.
+            "overhead_pct": round(statistics.median(pairs) * 100, 1),
+            "overhead_of_sums_pct": round((on - off) / off * 100, 1),
             "overhead_with_fold_pct": round((on + fold_per_case - off) / off * 100, 1)}
 
 
@@ -570,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--size", default="L")
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--intake", type=int, default=600)
+    parser.add_argument("--intake", type=int, default=3000)
     parser.add_argument("--db", choices=("both", "sqlite", "postgres"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--one", choices=("sqlite", "postgres"), help=argparse.SUPPRESS)
