@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.demo.test_command import PASSWORD, run_demo
 from wangge.audit.services import verify_chain
+from wangge.briefings.models import Briefing
 from wangge.cases.models import Case, CaseEvent, Photo
 from wangge.cases.workflow import State
 from wangge.demo.history import HISTORY_DAYS
@@ -51,6 +52,9 @@ def test_past_cases_have_dated_timelines(history_city):
     # Handled cases carry their evidence photos; the files are there to be served.
     photo = Photo.objects.filter(case__state=State.CLOSED).first()
     assert (tmp_media(photo)).exists()
+    # The latest briefings are there at once, with the past cases in them.
+    monthly = Briefing.objects.get(node__code="370102", kind="monthly")
+    assert monthly.content["sections"]
     _history_is_counted_and_no_message_was_sent()
 
 

@@ -366,6 +366,17 @@ def write_places(build: Build) -> None:
     build.progress(f"  places: {build.counts['places']:,} written")
 
 
+def write_briefings(build: Build) -> None:
+    """The latest daily, weekly and monthly briefings, so the briefing pages have the past
+    cases' story at once (the worker makes the next ones as periods end)."""
+    if not build.history_cases:
+        return
+    from wangge.briefings.service import generate_due
+
+    build.counts["briefings"] = generate_due(limit=10_000)
+    build.progress(f"  briefings: {build.counts['briefings']:,} generated")
+
+
 Step = Callable[[Build], None]
 # Later issues append their steps here (e.g. cases and their history after the accounts).
 STEPS: list[tuple[str, Step]] = [
@@ -375,6 +386,7 @@ STEPS: list[tuple[str, Step]] = [
     ("routing", write_routing),
     ("places", write_places),
     ("history", write_history),
+    ("briefings", write_briefings),
 ]
 
 
