@@ -52,28 +52,33 @@ def _path(*beats: tuple[str, str, float]) -> tuple[Beat, ...]:
     return tuple(Beat(*b) for b in beats)
 
 
-_FILED = (("register", "community", 1.5), ("dispatch", "community", 1.0),
-          ("accept", "lead", 3.0))
-_FINISH = (("handle", "lead", 20.0), ("verify", "grid_worker", 8.0), ("rate", "resident", 12.0))
+# Medians well inside the default limits (cases/data/deadlines.json), so most steps are on
+# time and the spread makes some late, as in a city that mostly keeps up.
+_FILED = (("register", "community", 0.7), ("dispatch", "community", 0.4),
+          ("accept", "lead", 0.4))
+_FINISH = (("handle", "lead", 12.0), ("verify", "grid_worker", 1.6), ("rate", "resident", 12.0))
+# Urgent matters move faster (their limits are shorter).
+PACE = {"normal": 1.0, "urgent": 0.5, "critical": 0.25}
 
 # What becomes of a case, with how often it happens (weights).
 PATHS: dict[str, tuple[float, tuple[Beat, ...]]] = {
     "closed": (58, _path(*_FILED, *_FINISH)),
     "returned": (7, _path(("register", "community", 1.5), ("dispatch_wrong", "community", 1),
-                          ("return", "wrong_department", 4), ("dispatch", "community", 2),
-                          ("accept", "lead", 3), *_FINISH)),
-    "rework": (6, _path(*_FILED, ("handle", "lead", 16), ("rework", "grid_worker", 6),
-                        ("handle", "lead", 12), ("verify", "grid_worker", 6),
+                          ("return", "wrong_department", 0.5), ("dispatch", "community", 0.4),
+                          ("accept", "lead", 0.4), *_FINISH)),
+    "rework": (6, _path(*_FILED, ("handle", "lead", 12), ("rework", "grid_worker", 1.5),
+                        ("handle", "lead", 10), ("verify", "grid_worker", 1.5),
                         ("rate", "resident", 12))),
     "extended": (4, _path(*_FILED, ("request_extension", "lead", 10),
                           ("approve_extension", "community", 3), *_FINISH)),
     "suspended": (2, _path(*_FILED, ("request_suspension", "lead", 8),
                            ("approve_suspension", "community", 4))),
-    "whistle": (4, _path(("register", "community", 1.0), ("whistle", "community", 1.0),
-                         ("report_in", "lead", 2.0), ("accept", "lead", 2), *_FINISH)),
-    "low_rating": (3, _path(*_FILED, ("handle", "lead", 20), ("verify", "grid_worker", 8),
-                            ("rate_low", "resident", 10), ("reopen", "community", 6),
-                            ("dispatch", "community", 1), ("accept", "lead", 3), *_FINISH)),
+    "whistle": (4, _path(("register", "community", 1.0), ("whistle", "community", 0.5),
+                         ("report_in", "lead", 0.8), ("accept", "lead", 0.4), *_FINISH)),
+    "low_rating": (3, _path(*_FILED, ("handle", "lead", 12), ("verify", "grid_worker", 1.6),
+                            ("rate_low", "resident", 10), ("reopen", "community", 2),
+                            ("dispatch", "community", 0.4), ("accept", "lead", 0.4),
+                            *_FINISH)),
     "stalled": (6, _path(*_FILED, ("handle", "lead", 320), ("verify", "grid_worker", 8),
                          ("rate", "resident", 12))),  # a backlog that runs late
     "rejected": (5, _path(("reject", "community", 2.0))),
@@ -125,6 +130,7 @@ class _Plan:
     code: str = ""
     resident: User | None = None
     lead: str = ""  # the lead department's code suffix (CG, ZJ …)
+    pace: float = 1.0  # delays scale with urgency
     wrong: str = ""  # a department the case is first sent to by mistake (the returned path)
     master_code: str = ""  # the case a duplicate is merged into
     step: int = 0
@@ -232,7 +238,7 @@ class HistoryPlayer:
                              second=self.rng.randrange(60), microsecond=0)
 
     def _later(self, at: datetime, hours: float) -> datetime:
-        delay = hours * math.exp(self.rng.gauss(0, 0.9))
+        delay = hours * math.exp(self.rng.gauss(0, 0.7))
         t = timezone.localtime(at + timedelta(hours=delay))
         if not WORKDAY_HOURS[0] <= t.hour < WORKDAY_HOURS[1]:
             next_morning = t if t.hour < WORKDAY_HOURS[0] else t + timedelta(days=1)
@@ -280,7 +286,7 @@ class HistoryPlayer:
             if plan.step < len(plan.beats):
                 beat = plan.beats[plan.step]
                 seq += 1
-                heapq.heappush(queue, (self._later(at, beat.hours), seq, plan))
+                heapq.heappush(queue, (self._later(at, beat.hours * plan.pace), seq, plan))
         return self.counts
 
     def _advance(self, plan: _Plan) -> bool:
@@ -348,6 +354,7 @@ class HistoryPlayer:
                 data.category = master.category.code
                 data.title = master.title
         case, _created = submit_case(filer, data)
+        plan.pace = PACE.get(data.urgency, 1.0)
         plan.case_id, plan.code = case.pk, case.code
         route = case.route or {}
         plan.lead = (route.get("lead") or "").split("-")[-1] or \
