@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "evaluation.configure": frozenset({Role.ADMIN}),  # the index's dimensions and weights
     # Briefings (工作简报) of the user's subtree, as a page and as XLSX.
     "briefings.view": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
+    # A protected value (ID number, phone, exact address) in clear, for a stated purpose,
+    # within the user's subtree, audited: those who visit, help, handle or steward people.
+    # Not administrators nor auditors: they run the system and read the trail, not people.
+    "privacy.reveal": frozenset({Role.STEWARD, Role.COMMAND, Role.STAFF, Role.GRID_WORKER,
+                                 Role.HANDLER}),
 }
 
 # What an API token may be allowed to do. A request made with a token needs the permission
@@ -68,6 +73,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "figures:read": "figures.view",
     "evaluation:read": "evaluation.view",
     "briefings:read": "briefings.view",
+    "privacy:reveal": "privacy.reveal",
 }
 
 

@@ -17,6 +17,7 @@ from wangge.command.api import router as command_router
 from wangge.evaluation.api import router as evaluation_router
 from wangge.figures.api import router as figures_router
 from wangge.notifications.api import router as notifications_router
+from wangge.privacy.api import router as privacy_router
 from wangge.regions.api import router as regions_router
 from wangge.regions.import_api import router as import_router
 from wangge.regions.locate_api import router as locate_router
@@ -59,3 +60,4 @@ api.add_router("/figures", figures_router)
 api.add_router("/command", command_router)
 api.add_router("/evaluation", evaluation_router)
 api.add_router("/briefings", briefings_router)
+api.add_router("/privacy", privacy_router)

@@ -52,6 +52,9 @@ CSRF_TRUSTED_ORIGINS = env_list("WANGGE_CSRF_TRUSTED_ORIGINS", "")
 
 # Key for field-level encryption of personal data (registry); generated on first use.
 FIELD_KEY_FILE = Path(os.environ.get("WANGGE_FIELD_KEY_FILE", VAR_DIR / "field.key"))
+# The file is the key ring (wangge.privacy.keyring): a fresh 32-byte key, or after
+# `wangge rotate-key` the current key, the retired ones and the blind-index key as JSON.
+# WANGGE_FIELD_KEYRING (the same JSON) overrides the file where secrets live in the environment.
 # "standard" = AES-GCM + SHA-256; "gm" = the national suite 国密 (SM4-GCM + SM3).
 CRYPTO_SUITE = os.environ.get("WANGGE_CRYPTO_SUITE", "standard")
 
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
     "wangge.regions",
     "wangge.accounts",
     "wangge.audit",
+    "wangge.privacy",
     "wangge.workcalendar",
     "wangge.notifications",
     "wangge.cases",
