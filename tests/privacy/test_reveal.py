@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.test import Client
@@ -192,6 +193,9 @@ def test_a_value_that_does_not_open_is_a_named_error(api_urls, west_resident, gr
 def test_the_purposes_are_listed(api_urls, grid_worker):
     c = Client()
     c.force_login(grid_worker)
-    items = c.get("/api/v1/privacy/purposes").json()["items"]
-    assert {"code": "other", "label": "other (say what)", "needs_detail": True} in items
+    items = c.get("/api/v1/privacy/purposes").json()["items"]  # Chinese by default
+    assert {"code": "other", "label": "其他（请说明）", "needs_detail": True} in items
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switch
+    english = c.get("/api/v1/privacy/purposes").json()["items"]
+    assert {"code": "other", "label": "other (say what)", "needs_detail": True} in english
     assert {i["code"] for i in items} >= {"visit", "assistance", "case"}
