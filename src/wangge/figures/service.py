@@ -22,7 +22,7 @@ from wangge.regions.models import Region
 
 from .fold import Ancestors, keys_for
 from .measures import BREAKDOWN_LEVEL, FLOW_NAMES, STOCK_STATES, Dim
-from .models import FigureDelta, FlowTally, Grain, StockTally
+from .models import FigureDelta, FlowTally, Grain, StockTally, period_q
 from .recorder import top_category
 
 MAX_DAYS = 3700  # ten years and a bit: a longer period is a typo
@@ -138,25 +138,6 @@ def _add_stock(stock: dict, state: str, overdue: bool, n: int) -> None:
     stock["by_state"][state] = stock["by_state"].get(state, 0) + n
 
 
-def _month_after(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _period_q(first: date, last: date) -> Q:
-    """Whole months inside the period from month rows, the days at its edges from day rows."""
-    inner_first = first if first.day == 1 else _month_after(first)
-    inner_end = _month_after(last) if _month_after(last) - timedelta(days=1) == last \
-        else last.replace(day=1)  # the first day after the whole months
-    if inner_first >= inner_end:  # no whole month inside: days only
-        return Q(grain=Grain.DAY, day__gte=first, day__lte=last)
-    q = Q(grain=Grain.MONTH, day__gte=inner_first, day__lt=inner_end)
-    if first < inner_first:
-        q |= Q(grain=Grain.DAY, day__gte=first, day__lt=inner_first)
-    if inner_end <= last:
-        q |= Q(grain=Grain.DAY, day__gte=inner_end, day__lte=last)
-    return q
-
-
 def _from_tallies(nodes: list[Region], flt: Filter, first: date, last: date
                   ) -> tuple[dict, dict, int]:
     ids = [n.pk for n in nodes]
@@ -164,7 +145,7 @@ def _from_tallies(nodes: list[Region], flt: Filter, first: date, last: date
     stock = {pk: _empty_stock() for pk in ids}
     sums = {name: Sum(name) for name in FLOW_NAMES}
     rows = (FlowTally.objects.filter(node_id__in=ids, dim=flt.dim)
-            .filter(_period_q(first, last)).values("node_id").annotate(**sums).order_by())
+            .filter(period_q(first, last)).values("node_id").annotate(**sums).order_by())
     for row in rows:
         flows[row["node_id"]] = {name: row[name] or 0 for name in FLOW_NAMES}
     for row in StockTally.objects.filter(node_id__in=ids, dim=flt.dim).exclude(count=0):
