@@ -182,6 +182,21 @@ def test_layers_are_scoped_and_for_the_map_roles_only(small_city, people):
     assert english_client(people.south_staff).get(CASES).json()["total"] == 1
 
 
+def test_a_wall_display_reads_the_layers_with_a_map_token(small_city, people):
+    from wangge.accounts.services import issue_token
+
+    _, token = issue_token(None, username=people.staff.username, name="wall",
+                           scopes=["command:map"])
+    display = english_client()
+    own = display.get(CASES, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert own.status_code == 200 and own.json()["total"] == 4
+    assert display.get(CASES, {"node": EAST},
+                       HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 404
+    _, other = issue_token(None, username=people.staff.username, name="figures only",
+                           scopes=["figures:read"])
+    assert display.get(CASES, HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 403
+
+
 def test_demo_places_lie_in_their_grids(tree):
     n = seed_places(7, within=["370102"])
     assert n == Place.objects.count() and n >= 2 * 4  # at least 4 a street, two streets

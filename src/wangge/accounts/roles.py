@@ -72,6 +72,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "audit:read": "audit.view",
     "figures:read": "figures.view",
     "evaluation:read": "evaluation.view",
+    "command:map": "command.map",  # a wall display's layers of the one map
     "briefings:read": "briefings.view",
     "privacy:reveal": "privacy.reveal",
 }
