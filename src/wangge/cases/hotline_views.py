@@ -115,14 +115,8 @@ def _commit(request: HttpRequest) -> HttpResponse:
         return report.ok, report, {"rows": report.rows, "created": report.created,
                                    "unchanged": report.unchanged, "codes": report.codes}
 
-    done = STAGING.commit(request, request.POST.get("token", ""), run)
-    if done.kind == "gone":
-        return _page(request, status=400, upload_error=done.message)
-    if done.kind == "refused":
-        # Something changed since the preview (a category retired, say): nothing was filed.
-        return _page(request, status=409, stage="refused", report=done.outcome,
-                     file_name=done.name)
-    return _page(request, stage=done.kind, result=done.result)
+    # Refused when something changed since the preview (a category retired, say).
+    return STAGING.commit_page(request, run, _page)
 
 
 @permission_required("cases.import")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -157,6 +157,20 @@ class Staging:
             del committed[old]
         self._save(request, state)
         return Commit("done", name=name, outcome=outcome, result=result)
+
+    def commit_page(self, request: HttpRequest,
+                    run: Callable[[str, bytes, str], tuple[bool, Any, dict]],
+                    page: Callable[..., HttpResponse]) -> HttpResponse:
+        """The import page's answer to its commit button: ``page(request, status=…, **context)``
+        renders it. A vanished preview is 400; an import that found problems (something
+        changed since the preview) is 409 with its report and wrote nothing."""
+        done = self.commit(request, request.POST.get("token", ""), run)
+        if done.kind == "gone":
+            return page(request, status=400, upload_error=done.message)
+        if done.kind == "refused":
+            return page(request, status=409, stage="refused", report=done.outcome,
+                        file_name=done.name)
+        return page(request, stage=done.kind, result=done.result)
 
     def _already(self, request: HttpRequest, token: str, name: str) -> Commit:
         try:

@@ -134,14 +134,8 @@ def _commit(request: HttpRequest) -> HttpResponse:
         report = import_geojson(content, source=DEFAULT_SOURCE, origin=_origin(name, digest))
         return report.ok, report, report.counts()
 
-    done = STAGING.commit(request, request.POST.get("token", ""), run)
-    if done.kind == "gone":
-        return _page(request, status=400, upload_error=done.message)
-    if done.kind == "refused":
-        # The tree changed between preview and commit (someone else imported or edited).
-        return _page(request, status=409, stage="refused", report=done.outcome,
-                     file_name=done.name)
-    return _page(request, stage=done.kind, result=done.result)
+    # Refused when the tree changed between preview and commit (someone else imported).
+    return STAGING.commit_page(request, run, _page)
 
 
 @permission_required("regions.import")
