@@ -55,26 +55,7 @@
   map.createPane("places").style.zIndex = 620;
   map.createPane("cases").style.zIndex = 640;
 
-  var legend = L.control({ position: "bottomright" });
-  legend.onAdd = function () {
-    this._div = L.DomUtil.create("div", "legend");
-    return this._div;
-  };
-  legend.show = function (title, entries) {
-    var div = this._div;
-    div.textContent = "";
-    var strong = document.createElement("strong");
-    strong.textContent = title;
-    div.appendChild(strong);
-    entries.forEach(function (entry) {
-      var row = document.createElement("div");
-      var swatch = document.createElement("i");
-      swatch.style.background = entry.colour;
-      row.appendChild(swatch);
-      row.appendChild(document.createTextNode(entry.label));
-      div.appendChild(row);
-    });
-  };
+  var legend = wangge.legendControl();
 
   function tooltipFor(props) {
     return props.name + (props.display ? " · " + props.display : "");

@@ -126,26 +126,7 @@
     };
   }
 
-  var legend = L.control({ position: "bottomright" });
-  legend.onAdd = function () {
-    this._div = L.DomUtil.create("div", "legend");
-    return this._div;
-  };
-  legend.show = function (scheme) {
-    var div = this._div;
-    div.textContent = "";
-    var title = document.createElement("strong");
-    title.textContent = scheme.title;
-    div.appendChild(title);
-    scheme.entries.forEach(function (entry) {
-      var row = document.createElement("div");
-      var swatch = document.createElement("i");
-      swatch.style.background = entry.colour;
-      row.appendChild(swatch);
-      row.appendChild(document.createTextNode(entry.label));
-      div.appendChild(row);
-    });
-  };
+  var legend = wangge.legendControl();
 
   function drawChildren(collection) {
     var features = (collection && collection.features) || [];
@@ -190,7 +171,7 @@
         if (item.valueEl) { item.valueEl.textContent = scheme.value(item.props); }
         if (item.swatchEl) { item.swatchEl.style.background = scheme.colour(item.props); }
       });
-      legend.show(scheme);
+      legend.show(scheme.title, scheme.entries);
     }
 
     if (list) {
