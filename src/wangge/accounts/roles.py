@@ -58,6 +58,30 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Not administrators nor auditors: they run the system and read the trail, not people.
     "privacy.reveal": frozenset({Role.STEWARD, Role.COMMAND, Role.STAFF, Role.GRID_WORKER,
                                  Role.HANDLER}),
+    # The registry (实有人口、房屋、场所、组织) of the user's subtree, masked; a handler sees
+    # the persons his department's datasets (own or granted) hold (``registry.access``).
+    "registry.view": frozenset({Role.COMMAND, Role.STAFF, Role.HANDLER, Role.GRID_WORKER,
+                                Role.STEWARD}),
+    "registry.import": frozenset({Role.STEWARD}),  # a department's files into its datasets
+    "registry.link": frozenset({Role.STEWARD}),  # linkage runs, review queue, merge/un-merge
+    "registry.tag": frozenset({Role.STEWARD, Role.HANDLER}),  # own department's tags only
+    "registry.erase_request": frozenset({Role.STAFF, Role.COMMAND, Role.STEWARD,
+                                         Role.GRID_WORKER}),
+    "registry.erase": frozenset({Role.STEWARD}),  # decide deletion / anonymisation
+    "registry.own_data": frozenset({Role.RESIDENT}),  # a resident's own record, exported
+    # The catalogue: datasets, fields, owners, sharing classes — metadata, no rows.
+    "catalog.view": STAFF_ROLES,
+    "catalog.manage": frozenset({Role.STEWARD, Role.ADMIN}),  # own department's datasets
+    "catalog.request": frozenset({Role.HANDLER, Role.STEWARD, Role.COMMAND, Role.STAFF}),
+    "catalog.approve": frozenset({Role.STEWARD}),  # requests for own department's datasets
+    # Rows of a dataset under a live grant (or shared without conditions), logged.
+    "catalog.read": frozenset({Role.HANDLER, Role.STEWARD, Role.COMMAND, Role.STAFF,
+                               Role.MACHINE}),
+    # Lists sent down to grids (数据下沉): each account sees its subtree's part.
+    "catalog.lists": frozenset({Role.GRID_WORKER, Role.STAFF, Role.COMMAND, Role.STEWARD,
+                                Role.HANDLER}),
+    "catalog.forms": frozenset({Role.HANDLER, Role.STEWARD}),  # build and issue forms
+    "catalog.fill": frozenset({Role.GRID_WORKER, Role.STAFF}),  # answer a form's targets
 }
 
 # What an API token may be allowed to do. A request made with a token needs the permission
@@ -75,6 +99,10 @@ TOKEN_SCOPES: dict[str, str] = {
     "command:map": "command.map",  # a wall display's layers of the one map
     "briefings:read": "briefings.view",
     "privacy:reveal": "privacy.reveal",
+    "registry:read": "registry.view",
+    "registry:import": "registry.import",
+    "catalog:read": "catalog.read",
+    "catalog:lists": "catalog.lists",
 }
 
 

@@ -13,6 +13,7 @@ from wangge.audit.api import router as audit_router
 from wangge.briefings.api import router as briefings_router
 from wangge.cases.api import router as cases_router
 from wangge.cases.hotline_api import router as hotline_router
+from wangge.catalog.api import router as catalog_router
 from wangge.command.api import router as command_router
 from wangge.evaluation.api import router as evaluation_router
 from wangge.figures.api import router as figures_router
@@ -21,6 +22,7 @@ from wangge.privacy.api import router as privacy_router
 from wangge.regions.api import router as regions_router
 from wangge.regions.import_api import router as import_router
 from wangge.regions.locate_api import router as locate_router
+from wangge.registry.api import router as registry_router
 
 api = NinjaAPI(
     title="wangge API",
@@ -61,3 +63,5 @@ api.add_router("/command", command_router)
 api.add_router("/evaluation", evaluation_router)
 api.add_router("/briefings", briefings_router)
 api.add_router("/privacy", privacy_router)
+api.add_router("/registry", registry_router)
+api.add_router("/catalog", catalog_router)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "wangge.evaluation",
     "wangge.command",
     "wangge.registry",
+    "wangge.catalog",
     "wangge.linkage",
     "wangge.briefings",
     "wangge.demo",

@@ -22,6 +22,8 @@ urlpatterns = [
     path("evaluation/", include("wangge.evaluation.urls")),
     path("briefings/", include("wangge.briefings.urls")),
     path("public/", include("wangge.briefings.public_urls")),
+    path("registry/", include("wangge.registry.urls")),
+    path("catalog/", include("wangge.catalog.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -92,6 +92,9 @@ class Kind:
     mask: Callable[[str], str]
     index_purpose: str  # blind-index purpose: the same for every model holding this kind
     masked_length: int  # the masked column's width
+    # False for a sealed bundle of several values (a source row): it is re-sealed by key
+    # rotation like any token, but never revealed whole — reveals name one field.
+    revealable: bool = True
 
 
 KINDS: dict[str, Kind] = {k.code: k for k in (
@@ -107,6 +110,9 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
          "address", addresses.ADDRESS_MAX + len(addresses.HIDDEN)),
     Kind("name", gettext_lazy("full name"),  # 姓名
          _normalise_name, _validate_name, _mask_name, "name", NAME_MAX),
+    # A registry source row's clean values as one sealed JSON object (``registry.records``).
+    Kind("record", gettext_lazy("source record"), str, lambda _value: None,
+         lambda _value: "***", "record", 3, revealable=False),
 )}
 
 

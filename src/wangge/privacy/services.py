@@ -45,7 +45,7 @@ def protected_models() -> list[type[Model]]:
 
 def protected_kind(model: type[Model], field: str) -> kinds.Kind:
     declared = getattr(model, "protected_fields", None) or {}
-    if field not in declared:
+    if field not in declared or not kinds.get_kind(declared[field]).revealable:
         raise ValidationError({"field": _("%(field)s is not a protected field of %(model)s")
                                % {"field": field[:40], "model": model._meta.label_lower}})
     return kinds.get_kind(declared[field])
