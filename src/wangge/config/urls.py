@@ -22,7 +22,10 @@ urlpatterns = [
     path("evaluation/", include("wangge.evaluation.urls")),
     path("briefings/", include("wangge.briefings.urls")),
     path("public/", include("wangge.briefings.public_urls")),
+    path("registry/imports/", include("wangge.registry.imports.urls")),
+    path("registry/linkage/", include("wangge.registry.linking.urls")),
     path("registry/", include("wangge.registry.urls")),
+    path("catalog/forms/", include("wangge.catalog.collection.urls")),
     path("catalog/", include("wangge.catalog.urls")),
     path("admin/", admin.site.urls),
 ]
