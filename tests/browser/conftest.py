@@ -9,6 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.registry_fixtures import (  # noqa: F401 — fixtures for the registry's pages
+    civil_affairs,
+    correction_tag,
+    district,
+    elderly_list,
+    elderly_tag,
+    grid_worker,
+    handler,
+    hukou,
+    other_grid_worker,
+    police,
+    police_handler,
+    police_steward,
+    steward,
+)
+
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this is deliberate. Set only while a browser
 # runs: deploy checks (rightly) refuse this variable, and other tests must not inherit it.

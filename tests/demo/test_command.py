@@ -141,7 +141,7 @@ def test_departments_of_the_district(city):
                      "370102-YJ", "370102-MZ", "370102-SW"}
     assert Department.objects.get(code="370102-CG").name == "历下区城市管理局"
     assert all(d.region.code == "370102" for d in Department.objects.all())
-    assert Department.objects.count() == 8
+    assert Department.objects.count() == 11
 
 
 @pytest.mark.django_db

@@ -101,8 +101,11 @@ TOKEN_SCOPES: dict[str, str] = {
     "privacy:reveal": "privacy.reveal",
     "registry:read": "registry.view",
     "registry:import": "registry.import",
+    "registry:link": "registry.link",  # a steward's tools driving review and merges
     "catalog:read": "catalog.read",
     "catalog:lists": "catalog.lists",
+    "catalog:forms": "catalog.forms",  # a department's forms and their burden
+    "catalog:fill": "catalog.fill",  # a grid worker's app answering forms
 }
 
 

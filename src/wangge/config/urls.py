@@ -24,6 +24,7 @@ urlpatterns = [
     path("public/", include("wangge.briefings.public_urls")),
     path("registry/imports/", include("wangge.registry.imports.urls")),
     path("registry/linkage/", include("wangge.registry.linking.urls")),
+    path("registry/privacy/", include("wangge.registry.stewardship_urls")),
     path("registry/", include("wangge.registry.urls")),
     path("catalog/forms/", include("wangge.catalog.collection.urls")),
     path("catalog/", include("wangge.catalog.urls")),

@@ -36,6 +36,30 @@ def _sweep_photos() -> int:
     return sweep_orphan_files()
 
 
+def _retention() -> int:
+    from wangge.registry.retention import run_retention
+
+    return run_retention()
+
+
+def _registry_imports() -> int:
+    from wangge.registry.imports.service import run_queued
+
+    return run_queued()
+
+
+def _registry_attach() -> int:
+    from wangge.registry.linking.attach import attach_unlinked
+
+    return attach_unlinked()
+
+
+def _registry_link() -> int:
+    from wangge.registry.linking.runs import run_due
+
+    return run_due()
+
+
 def _briefings() -> int:
     from wangge.briefings.service import generate_due
 
@@ -49,4 +73,12 @@ JOBS: tuple[Job, ...] = (
     Job("cases.sweep_photos", 3600.0, _sweep_photos),
     # Due briefings, a few per pass (one query per kind when none is due); unique per period.
     Job("briefings.generate", 30.0, _briefings),
+    # Department imports too long for a request (one queued run per pass, claimed atomically).
+    Job("registry.imports", 2.0, _registry_imports),
+    # Registry rows past their dataset's retention (one small query per dataset when none).
+    Job("registry.retention", 86400.0, _retention),
+    # New registry rows get a person at once by ID number (batched, safe in parallel).
+    Job("registry.attach", 30.0, _registry_attach),
+    # Linkage runs a steward queued ("run now"), and the nightly one; one at a time.
+    Job("registry.link", 30.0, _registry_link),
 )

@@ -9,7 +9,8 @@ Demo rows are marked so a reset removes exactly them: regions carry ``source="de
 accounts have an e-mail address under ``DEMO_EMAIL_DOMAIN`` (a reserved ``.invalid`` domain, so
 nothing is ever sent there); departments are those of demo regions; cases are those placed in
 demo regions (their timelines, assignments and photos go with them, and the figures are
-rebuilt from what remains).
+rebuilt from what remains); registry rows are those in demo regions and the datasets and tags
+of demo departments, with whatever refers to them or was written by demo accounts.
 
 Every demo account gets the same password, hashed once: argon2 is deliberately slow, and a
 large city has tens of thousands of accounts. This is acceptable for a demo only.
@@ -63,8 +64,14 @@ DEPARTMENTS: tuple[tuple[str, str], ...] = (
     ("YJ", "应急管理局"),  # emergency management
     ("MZ", "民政局"),  # civil affairs
     ("SW", "水务局"),  # water affairs
+    ("WJ", "卫生健康局"),  # health
+    ("CL", "残疾人联合会"),  # disabled persons' federation
+    ("JY", "教育局"),  # education
 )
 STEWARD_DEPARTMENT = "MZ"
+# Departments owning datasets in the demo registry: each has a data steward in the showcase
+# district ("steward" for civil affairs, steward_<code> for the others).
+DATA_OWNERS = ("MZ", "GA", "WJ", "CL", "JY")
 # The demo resident's (fictitious) mobile number: entered on a grid worker's report, it links
 # the case to her account (反映人).
 DEMO_RESIDENT_PHONE = "13905310001"  # civil affairs holds the population data a steward looks after
@@ -235,6 +242,11 @@ def person_name(username: str) -> str:
     return surname + given
 
 
+def steward_username(suffix: str) -> str:
+    """The showcase district's data steward of a department: "steward" for civil affairs."""
+    return "steward" if suffix == STEWARD_DEPARTMENT else f"steward_{suffix.lower()}"
+
+
 def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
     """Every demo account. Usernames are stable: same size and seed, same names."""
     # The showcase district's accounts get the short names (command_lixia, handler_cg…).
@@ -250,6 +262,10 @@ def planned_accounts(layout: CityLayout) -> list[AccountSpec]:
         AccountSpec("steward", Role.STEWARD, main.code, f"{main.name}{steward_dept}数据管理员",
                     f"{main.code}-{STEWARD_DEPARTMENT}"),
     ]
+    specs += [AccountSpec(steward_username(suffix), Role.STEWARD, main.code,
+                          f"{main.name}{dict(DEPARTMENTS)[suffix]}数据管理员",
+                          f"{main.code}-{suffix}")
+              for suffix in DATA_OWNERS if suffix != STEWARD_DEPARTMENT]
     for district in layout.districts:
         slug = SHOWCASE_DISTRICT_SLUG if district.code == SHOWCASE_DISTRICT else district.code
         specs.append(AccountSpec(f"command_{slug}", Role.COMMAND, district.code,
@@ -366,6 +382,23 @@ def write_places(build: Build) -> None:
     build.progress(f"  places: {build.counts['places']:,} written")
 
 
+def write_registry(build: Build) -> None:
+    """Departments' datasets and a few hundred people in the showcase communities, with the
+    demo residents among them under their phones (``registry.demo_people``)."""
+    from wangge.registry.demo_people import seed_registry
+
+    district = Region.objects.get(code=build.showcase_district)
+    departments = {code.rsplit("-", 1)[1]: d for code, d in build.departments.items()
+                   if code.startswith(f"{build.showcase_district}-")}
+    names = {a.username: (a.display_name, a.node) for a in planned_accounts(build.layout)}
+    residents = [(names[u][0], phone, names[u][1]) for u, phone in sorted(build.phones.items())]
+    counts = seed_registry(build.layout.seed, district=district, departments=departments,
+                           residents=residents)
+    build.counts.update({f"registry_{k}": v for k, v in counts.items()})
+    build.progress(f"  registry: {counts['persons']:,} persons, "
+                   f"{counts['source_records']:,} source records")
+
+
 def write_briefings(build: Build) -> None:
     """The latest daily, weekly and monthly briefings, so the briefing pages have the past
     cases' story at once (the worker makes the next ones as periods end)."""
@@ -385,6 +418,7 @@ STEPS: list[tuple[str, Step]] = [
     ("accounts", write_accounts),
     ("routing", write_routing),
     ("places", write_places),
+    ("registry", write_registry),
     ("history", write_history),
     ("briefings", write_briefings),
 ]
@@ -432,9 +466,15 @@ def delete_demo() -> dict[str, int]:
     """
     from wangge.cases.models import Case, RoutingRule
     from wangge.registry.demo import remove_places
+    from wangge.registry.demo_people import remove_registry
 
-    counts = {"accounts": demo_users().delete()[1].get(User._meta.label, 0)}
+    counts: dict[str, int] = {}
     try:
+        # The registry first: its requests, imports and decisions refer to demo accounts.
+        registry = remove_registry(DEMO_SOURCE, demo_users())
+        counts["accounts"] = demo_users().delete()[1].get(User._meta.label, 0)
+        if registry:
+            counts["registry"] = sum(registry.values())
         RoutingRule.objects.filter(region__source=DEMO_SOURCE).delete()
         counts["cases"] = _delete_demo_cases(Case)
         counts["places"] = remove_places(DEMO_SOURCE)
@@ -477,7 +517,7 @@ def showcase_logins(password: str) -> list[Login]:
         users.filter(username="handler_cg").first(),
         users.filter(username__startswith="gw_").order_by("username").first(),
         users.filter(username="resident1").first(),
-        users.filter(username="steward").first(),
+        *(users.filter(username=steward_username(s)).first() for s in DATA_OWNERS),
         users.filter(username="auditor").first(),
         users.filter(username="sensor").first(),
     ]
@@ -499,7 +539,8 @@ def write_logins_file(result: DemoResult, directory: Path | None = None) -> Path
         f"{datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"# Every demo account has the password: {result.password}",
         "# Other accounts: command_<district code>, handler_<district code>_<dept>, "
-        "street_<street code>, community_<community code>, gw_<grid code>",
+        "street_<street code>, community_<community code>, gw_<grid code>; data stewards: "
+        "steward (民政), steward_ga, steward_wj, steward_cl, steward_jy",
         f"# resident1's phone is {DEMO_RESIDENT_PHONE}: a grid worker who enters it on a report "
         "links the case to her, and she can follow and rate it",
         "role\tusername\tnode\tdepartment\tpassword",

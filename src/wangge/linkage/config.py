@@ -29,6 +29,10 @@ class Level:
     # Weigh agreement by how common the value is (term frequency): two records of 王磊 born
     # the same day are weaker evidence than two of 欧阳晓琳. Names only: the column named.
     tf_column: str | None = None
+    # The share of pairs of *different* people falling here, believed before training: the
+    # model as it stands when the population is too small to estimate it (``LinkConfig.
+    # train_min_records``); a city-wide estimate otherwise replaces it.
+    u: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ class Comparison:
     levels: tuple[Level, ...]
     else_m: float
     else_label: str = "differs"
+
+    @property
+    def else_u(self) -> float:
+        """Different people mostly differ: what the levels leave of u."""
+        return 1.0 - sum(lv.u for lv in self.levels)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,13 @@ class LinkConfig:
     seed: int = 42  # for the u sample: the same data gives the same model
     threads: int | None = None  # DuckDB threads; None: all cores
     max_review_pairs: int = 100_000  # a queue longer than this is cut (lowest first)
+    # The prior (probability that two random records match) is estimated from the
+    # deterministic rules; in a small population (a new district, a test) those rules can
+    # find nearly every pair, and an estimate near 1 would merge anything. It is capped here.
+    max_prior: float = 0.1
+    # Below this many records random pairs are too often true matches to estimate u from,
+    # and too few to train m on: the declared m and u are used as they are.
+    train_min_records: int = 200
 
 
 # SQL helpers the comparisons use, created on the engine's DuckDB connection. DuckDB's
@@ -101,29 +117,30 @@ def _one_slip(column: str, width: int) -> str:
 
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison("name", _null("name"), (
-        Level("exact", '"name_l" = "name_r"', 0.88, tf_column="name"),
-        Level("same pinyin", '"name_py_l" = "name_py_r"', 0.06),  # 同音字: homophone typo
-        Level("one character differs", 'one_char_apart("name_l", "name_r")', 0.04),
+        Level("exact", '"name_l" = "name_r"', 0.88, tf_column="name", u=5e-4),
+        Level("same pinyin", '"name_py_l" = "name_py_r"', 0.06, u=5e-4),  # 同音字: homophone typo
+        Level("one character differs", 'one_char_apart("name_l", "name_r")', 0.04, u=1e-3),
         Level("similar pinyin",
-              'jaro_winkler_similarity("name_py_l", "name_py_r") >= 0.88', 0.01),
+              'jaro_winkler_similarity("name_py_l", "name_py_r") >= 0.88', 0.01, u=2e-3),
     ), else_m=0.01),
     Comparison("id_number", _null("id_number"), (
-        Level("exact", '"id_number_l" = "id_number_r"', 0.95),
+        Level("exact", '"id_number_l" = "id_number_r"', 0.95, u=1e-7),
         # Two *valid* numbers one digit apart are two people (twins, or neighbours in the
         # police station's sequence): the check character would have caught a slip.
         Level("one digit wrong or two swapped",
-              f'{_one_slip("id_number", 17)} AND NOT ("id_checked_l" AND "id_checked_r")', 0.04),
+              f'{_one_slip("id_number", 17)} AND NOT ("id_checked_l" AND "id_checked_r")', 0.04,
+              u=1e-5),
     ), else_m=0.01),
     Comparison("birth_date", _null("birth_date"), (
-        Level("exact", '"birth_date_l" = "birth_date_r"', 0.97),
+        Level("exact", '"birth_date_l" = "birth_date_r"', 0.97, u=4e-5),
         Level("one day off or month/day swapped",
               'abs(date_diff(\'day\', "birth_date_l", "birth_date_r")) <= 1 OR '
               '(month("birth_date_l") = day("birth_date_r") AND '
               'day("birth_date_l") = month("birth_date_r") AND '
-              'year("birth_date_l") = year("birth_date_r"))', 0.02),
+              'year("birth_date_l") = year("birth_date_r"))', 0.02, u=1.2e-4),
     ), else_m=0.01),
     Comparison("sex", _null("sex"), (
-        Level("exact", '"sex_l" = "sex_r"', 0.99),
+        Level("exact", '"sex_l" = "sex_r"', 0.99, u=0.5),
     ), else_m=0.01),
     # Phone and address together: both belong to a household as much as to a person, and
     # family members share them. Weighed as two independent facts they would count the same
@@ -131,11 +148,11 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("contact", '("phone_l" IS NULL AND "address_l" IS NULL) OR '
                           '("phone_r" IS NULL AND "address_r" IS NULL)', (
         Level("phone and address agree", '"phone_l" = "phone_r" AND "address_l" = "address_r"',
-              0.6),
-        Level("phone agrees", '"phone_l" = "phone_r"', 0.15),
-        Level("phone: one digit wrong or two swapped", _one_slip("phone", 11), 0.02),
-        Level("address agrees", '"address_l" = "address_r"', 0.15),
-        Level("same community", '"community_l" = "community_r"', 0.02),
+              0.6, u=1e-5),
+        Level("phone agrees", '"phone_l" = "phone_r"', 0.15, u=2e-5),
+        Level("phone: one digit wrong or two swapped", _one_slip("phone", 11), 0.02, u=1e-5),
+        Level("address agrees", '"address_l" = "address_r"', 0.15, u=1e-4),
+        Level("same community", '"community_l" = "community_r"', 0.02, u=0.01),
     ), else_m=0.06),
 )
 

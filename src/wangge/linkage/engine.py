@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_library as cl
+from splink.internals.exceptions import EMTrainingException
 
 from wangge.linkage.config import DEFAULT_CONFIG, SQL_MACROS, Comparison, LinkConfig
 from wangge.linkage.decisions import Conflict, Decision, Verdict, cluster, latest_per_pair
@@ -38,6 +39,8 @@ OFFLINE_SETTINGS: dict[str, Any] = {
     "allow_community_extensions": False,
     "allow_unsigned_extensions": False,
 }
+
+log = logging.getLogger(__name__)
 
 MISSING_LABEL = "missing"
 BRIDGE_REFUSED = "its groups hold different ID numbers or were kept apart by a steward"
@@ -92,12 +95,13 @@ def _splink_comparison(c: Comparison) -> cl.CustomComparison:
     levels: list[dict[str, Any]] = [
         {"sql_condition": c.null_sql, "label_for_charts": MISSING_LABEL, "is_null_level": True}]
     for lv in c.levels:
-        level = {"sql_condition": lv.sql, "label_for_charts": lv.label, "m_probability": lv.m}
+        level = {"sql_condition": lv.sql, "label_for_charts": lv.label, "m_probability": lv.m,
+                 "u_probability": lv.u}
         if lv.tf_column:
             level |= {"tf_adjustment_column": lv.tf_column, "tf_adjustment_weight": 1.0}
         levels.append(level)
     levels.append({"sql_condition": "ELSE", "label_for_charts": c.else_label,
-                   "m_probability": c.else_m})
+                   "m_probability": c.else_m, "u_probability": c.else_u})
     return cl.CustomComparison(comparison_levels=levels, output_column_name=c.field)
 
 
@@ -132,15 +136,34 @@ class _Timer:
         return now
 
 
-def _train(linker: Linker, config: LinkConfig) -> None:
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*cols) for cols in config.deterministic_rules],
-        recall=config.deterministic_recall)
+def _train(linker: Linker, config: LinkConfig, size: int) -> None:
+    """Prior, u and m from the data; a small population trains only what it can.
+
+    When the deterministic rules find more pairs than the declared recall allows, they are
+    taken to have found them all; the prior is kept between one pair in all and
+    ``config.max_prior``. Below ``config.train_min_records`` the declared m and u stand. A
+    training blocking that yields no pair is skipped: its levels keep the declared m.
+    """
+    rules = [block_on(*cols) for cols in config.deterministic_rules]
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            rules, recall=config.deterministic_recall)
+    except ValueError:
+        linker.training.estimate_probability_two_random_records_match(rules, recall=1.0)
+    settings = linker._settings_obj  # Splink keeps the prior here; there is no setter
+    pairs = size * (size - 1) / 2
+    settings._probability_two_random_records_match = min(max(
+        settings._probability_two_random_records_match, 1 / pairs), config.max_prior)
+    if size < config.train_min_records:
+        return
     linker.training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs,
                                                      seed=config.seed)
     for cols in config.training_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*cols), estimate_without_term_frequencies=True)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*cols), estimate_without_term_frequencies=True)
+        except EMTrainingException:
+            log.info("linkage: no pair blocked on %s to train on; declared m kept", cols)
 
 
 def link(records: RecordsInput, config: LinkConfig = DEFAULT_CONFIG,
@@ -166,13 +189,18 @@ def _link(con: duckdb.DuckDBPyConnection, records: RecordsInput, config: LinkCon
     start = t = time.perf_counter()
     for macro in SQL_MACROS:
         con.execute(macro)
-    prepare(con, records)
+    size = prepare(con, records)
     t = timer.lap("prepare", t)
+    if size < 2:  # nothing to compare: each record is its own person
+        ids = con.sql("SELECT record_id FROM linkage_input ORDER BY record_id").to_arrow_table()
+        result = _clusters(ids.column("record_id"), _no_edges(config), config, decisions, None)
+        result.timings = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
+        return result
 
     db_api = DuckDBAPI(con)
     linker = Linker(db_api.register("linkage_input"), splink_settings(config),
                     log_level=logging.ERROR)  # untrained levels keep declared priors
-    _train(linker, config)
+    _train(linker, config, size)
     t = timer.lap("train", t)
 
     predictions = linker.inference.predict(threshold_match_probability=config.review_threshold,
@@ -202,6 +230,15 @@ def _link(con: duckdb.DuckDBPyConnection, records: RecordsInput, config: LinkCon
     timer.lap("cluster", t)
     result.timings = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
     return result
+
+
+def _no_edges(config: LinkConfig) -> pa.Table:
+    """An empty table of scored pairs, shaped like the one ``predict`` gives."""
+    columns = {"record_id_l": pa.string(), "record_id_r": pa.string(), "pos_l": pa.int64(),
+               "pos_r": pa.int64(), "match_probability": pa.float64(),
+               "match_weight": pa.float64()}
+    columns.update({f"gamma_{c.field}": pa.int32() for c in config.comparisons})
+    return pa.table({name: pa.array([], kind) for name, kind in columns.items()})
 
 
 def recluster(result: LinkResult, decisions: Iterable[Decision]) -> LinkResult:

@@ -106,3 +106,12 @@ def _json_contains_supported() -> bool:
 
 def refine_person_tags(user, base: Q) -> Q:
     return base & visible_tags_q(user, "tag__")
+
+
+def refine_erasure_requests(user, base: Q) -> Q:
+    """Stewards who decide erasures see their subtree's requests; others only their own."""
+    from wangge.accounts.roles import role_has_permission
+
+    if role_has_permission(getattr(user, "role", None), "registry.erase"):
+        return base
+    return Q(requested_by_id=user.pk)

@@ -538,3 +538,6 @@ class ErasureRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} #{self.person_id} ({self.status})"
 
+    @classmethod
+    def scope_refine(cls, user, base):
+        return access.refine_erasure_requests(user, base)
