@@ -73,3 +73,18 @@ def _fresh_work_calendar():
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test's rows are its own: per-process caches that trust themselves for a while
+    (the locate index for a second, the figures' category tops for 30 s) must not carry one
+    test's rolled-back tree or categories into the next, where ids are reused."""
+    from wangge.figures.recorder import clear_cache as clear_tops
+    from wangge.regions.locate import clear_cache as clear_index
+
+    clear_index()
+    clear_tops()
+    yield
+    clear_index()
+    clear_tops()

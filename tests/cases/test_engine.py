@@ -407,6 +407,19 @@ def test_self_handled_case_is_verified_by_someone_else(flow, people, upload, mak
     assert case.state == State.CLOSED and case.closed_at
 
 
+def test_merging_a_duplicate_in_does_not_make_the_dispatcher_its_fixer(flow, people, upload,
+                                                                       make_case):
+    """A duplicate merged into a self-handled case leaves a "handled → handled" line by the
+    dispatcher; she did not fix it, so she may still verify (the demo history met this)."""
+    case = make_case(people.grid_worker, self_handled=True,
+                     photos=[upload(people.grid_worker).pk])
+    dup = make_case(title="重复上报")
+    transition(people.staff, dup.pk, "merge", master=case.code)
+    assert CaseEvent.objects.filter(case=case).last().action == "merge_in"
+    case = transition(people.staff, case.pk, "verify", evidence=[upload(people.staff).pk])
+    assert case.state == State.CLOSED
+
+
 def test_only_the_reporter_rates(flow, people):
     case = flow.new_case(State.CLOSED)
     # Another resident can't even see the case; the rule holds behind the scope too.

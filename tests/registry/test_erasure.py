@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import Http404
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from tests.factories import make_user
 from tests.registry_factories import ID_A, ID_B, add_record, person_from
@@ -133,7 +135,8 @@ def test_refusal_needs_a_note_and_keeps_the_data(grid_worker, steward, wang):
     req = ErasureRequest.objects.get()
     response = decide(steward, req, "refuse", "")
     assert response.status_code == 422
-    assert "say why the request is refused" in response.content.decode()
+    with translation.override("zh-hans"):  # the page's language, as a reader gets it
+        assert gettext("say why the request is refused") in response.content.decode()
     req.refresh_from_db()
     assert req.status == ErasureStatus.PENDING
     assert decide(steward, req, "refuse", "该人员仍在册，需保留").status_code == 302

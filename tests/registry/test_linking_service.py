@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import build_tree, make_user
 from tests.registry_factories import (
@@ -405,7 +405,7 @@ def test_contradicting_decisions_and_bad_input_are_refused(two_people, police_st
     steward = police_steward
     police, civil = two_people
     _h1, h2 = sorted(_rows_of(police.pk))
-    with pytest.raises(LinkingError, match="reason"):
+    with translation.override("en"), pytest.raises(LinkingError, match="reason"):
         service.merge(steward, police.pk, civil.pk, "  ")
     with pytest.raises(LinkingError):
         service.merge(steward, police.pk, police.pk, "同一人")

@@ -373,9 +373,12 @@ class HistoryPlayer:
     def _point_in(self, polygon) -> tuple[float, float]:
         minx, miny, maxx, maxy = polygon.bounds
         for _ in range(50):
-            x, y = self.rng.uniform(minx, maxx), self.rng.uniform(miny, maxy)
+            # Rounded first, then tested: a point a hair inside an edge can round out of the
+            # grid (and into a neighbour of another street).
+            x = round(self.rng.uniform(minx, maxx), 6)
+            y = round(self.rng.uniform(miny, maxy), 6)
             if shapely.contains_xy(polygon, x, y):
-                return round(x, 6), round(y, 6)
+                return x, y
         p = polygon.representative_point()
         return p.x, p.y
 

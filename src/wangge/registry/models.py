@@ -330,9 +330,11 @@ class SourceRecord(InGrid):
     row_hash = models.CharField(max_length=64)
     payload_cipher = models.TextField(blank=True, default="")
     masked = models.JSONField(default=dict, blank=True)
-    id_number_index = models.CharField(max_length=64, blank=True, db_index=True)
-    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
-    name_index = models.CharField(max_length=64, blank=True, db_index=True)
+    # Plain b-tree indexes (Meta): blind indexes are matched exactly, never by LIKE, so the
+    # extra pattern index PostgreSQL adds for db_index would only slow imports down.
+    id_number_index = models.CharField(max_length=64, blank=True)
+    phone_index = models.CharField(max_length=64, blank=True)
+    name_index = models.CharField(max_length=64, blank=True)
     observed_at = models.DateTimeField(_("as of"), default=timezone.now)
     import_run = models.ForeignKey("registry.ImportRun", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="records")
@@ -344,7 +346,10 @@ class SourceRecord(InGrid):
         ordering = ["dataset_id", "key"]
         constraints = [models.UniqueConstraint(fields=["dataset", "key"],
                                                name="source_record_key_once")]
-        indexes = [models.Index(fields=["person"], name="source_record_person")]
+        indexes = [models.Index(fields=["person"], name="source_record_person"),
+                   models.Index(fields=["id_number_index"], name="source_record_id_index"),
+                   models.Index(fields=["phone_index"], name="source_record_phone_index"),
+                   models.Index(fields=["name_index"], name="source_record_name_index")]
 
     def __str__(self) -> str:
         return f"{self.dataset_id}:{self.key}"

@@ -189,8 +189,10 @@ def check_allowed(actor, case: Case, t: Transition) -> None:
 
 def _handled_by(case: Case) -> int | None:
     """Who last brought the case to "handled" (the department handler, or the grid worker
-    who fixed it on the spot)."""
+    who fixed it on the spot). Events that leave it handled without moving it there (a
+    duplicate merged in, a supervision notice) are not handling, so they don't count."""
     return (CaseEvent.objects.filter(case=case, to_state=State.HANDLED)
+            .exclude(from_state=State.HANDLED)
             .order_by("-at", "-id").values_list("actor_id", flat=True).first())
 
 
