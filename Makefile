@@ -38,7 +38,8 @@ serve: venv
 
 ## test: ruff, the suite on SQLite and PostgreSQL, then the browser tests
 test: venv
-	bash scripts/run-tests.sh
+	@# Two workers: the machine has two cores (pytest-xdist); each worker has its own databases.
+	bash scripts/run-tests.sh -n 2
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
