@@ -226,6 +226,22 @@ def test_a_steward_does_not_decide_his_own_request(steward, police_steward, wang
     assert Person.objects.get(pk=wang.pk).status == PersonStatus.ANONYMISED
 
 
+def test_anonymising_forgets_what_forms_prefilled_from_her_record(
+        grid, grid_worker, steward, wang, elderly_list):
+    form = CollectionForm.objects.create(name="独居老人走访登记", department=steward.department,
+                                         dataset=elderly_list, fields=["phone", "living_alone"],
+                                         region=grid, created_by=steward)
+    target = FormTarget.objects.create(
+        form=form, person=wang, region=grid, region_path=grid.path, asked=["living_alone"],
+        prefilled={"phone": {"dataset": "ga-hukou", "observed_at": "2026-11-01",
+                             "display": "139****0001"}})
+    ask(grid_worker, wang)
+    assert decide(steward, ErasureRequest.objects.get()).status_code == 302
+    target.refresh_from_db()
+    assert target.prefilled == {} and target.asked == ["living_alone"]  # the target stays
+    assert "139****0001" not in json.dumps(list(FormTarget.objects.values("prefilled")))
+
+
 def test_delete_refused_while_a_form_still_asks_about_the_person(
         grid, grid_worker, steward, wang, elderly_list):
     form = CollectionForm.objects.create(name="独居老人走访登记", department=steward.department,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.factories import build_tree, make_user
 from tests.registry.test_imports import BAD_ID, GOOD, HEADER, write_csv
@@ -183,6 +184,22 @@ def test_a_long_file_runs_in_the_background_with_progress(steward, elderly_list,
     assert 'hx-trigger' not in poll.content.decode()
     assert service.run_queued() == 0
     assert not list(service.files_dir().glob(f"{run.pk}.*"))  # the copy is gone
+
+
+def test_a_run_whose_worker_died_is_marked_failed(steward, elderly_list, tmp_path):
+    path = write_csv(tmp_path, [HEADER, *GOOD])
+    run = service.create_run(steward, service.propose_plan(elderly_list, "s", HEADER), path,
+                             path.name, skip_bad=False, queued=True)
+    started = timezone.now() - service.STALE_RUN - timedelta(minutes=1)
+    ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=started)
+    assert service.run_queued() == 0  # nothing queued, but the abandoned run is settled
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.error and run.finished_at
+    assert not SourceRecord.objects.exists()
+    # A run that is merely long is left alone.
+    ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING,
+                                               started_at=timezone.now())
+    assert service.fail_abandoned_runs() == 0
 
 
 def test_progress_is_visible_outside_the_transaction_while_it_runs(steward, elderly_list,

@@ -96,7 +96,12 @@ def anonymise_person(person: Person) -> dict[str, int]:
     person.save()
     tags = PersonTag.objects.filter(person=person).delete()[0]
     rows = husk_rows(SourceRecord.objects.filter(person=person))
-    return {"source_rows": rows, "tags": tags}
+    # Forms that asked about her keep the target (their counts stay true) but not what was
+    # pre-filled from her record.
+    from wangge.catalog.models import FormTarget
+
+    forms = FormTarget.objects.filter(person=person).exclude(prefilled={}).update(prefilled={})
+    return {"source_rows": rows, "tags": tags, "form_targets": forms}
 
 
 def references(person: Person) -> list[str]:

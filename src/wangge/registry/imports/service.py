@@ -34,6 +34,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -261,8 +262,23 @@ def claim(run_id: int) -> bool:
         status=RunStatus.RUNNING, started_at=timezone.now()))
 
 
+# A run still "running" after this long lost its worker (a crash or a restart): its one
+# transaction was rolled back, so nothing was written and it can be said so.
+STALE_RUN = timedelta(hours=6)
+
+
+def fail_abandoned_runs(now=None) -> int:
+    """Mark runs whose worker died mid-import as failed, saying nothing was written."""
+    cutoff = (now or timezone.now()) - STALE_RUN
+    return ImportRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).update(
+        status=RunStatus.FAILED, finished_at=now or timezone.now(),
+        error=_("The worker stopped during this import; nothing was written. Upload "
+                "the file again."))
+
+
 def run_queued(limit: int = 1) -> int:
     """The worker's job: execute up to ``limit`` queued runs, oldest first."""
+    fail_abandoned_runs()
     done = 0
     queued = ImportRun.objects.filter(status=RunStatus.QUEUED).order_by("created_at", "id")
     for run_id in list(queued.values_list("id", flat=True)[:20]):
