@@ -82,6 +82,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                 Role.HANDLER}),
     "catalog.forms": frozenset({Role.HANDLER, Role.STEWARD}),  # build and issue forms
     "catalog.fill": frozenset({Role.GRID_WORKER, Role.STAFF}),  # answer a form's targets
+    # The grid matters list (网格事项准入清单): read it; a department applies to admit or
+    # exit its items; the district's command centre reviews.
+    "gridwork.view": STAFF_ROLES,
+    "gridwork.apply": frozenset({Role.HANDLER, Role.STEWARD}),
+    "gridwork.review": frozenset({Role.COMMAND}),
 }
 
 # What an API token may be allowed to do. A request made with a token needs the permission
@@ -106,6 +111,9 @@ TOKEN_SCOPES: dict[str, str] = {
     "catalog:lists": "catalog.lists",
     "catalog:forms": "catalog.forms",  # a department's forms and their burden
     "catalog:fill": "catalog.fill",  # a grid worker's app answering forms
+    "gridwork:read": "gridwork.view",
+    "gridwork:apply": "gridwork.apply",
+    "gridwork:review": "gridwork.review",
 }
 
 

@@ -17,6 +17,7 @@ from wangge.catalog.api import router as catalog_router
 from wangge.command.api import router as command_router
 from wangge.evaluation.api import router as evaluation_router
 from wangge.figures.api import router as figures_router
+from wangge.gridwork.api import router as gridwork_router
 from wangge.notifications.api import router as notifications_router
 from wangge.privacy.api import router as privacy_router
 from wangge.regions.api import router as regions_router
@@ -65,3 +66,4 @@ api.add_router("/briefings", briefings_router)
 api.add_router("/privacy", privacy_router)
 api.add_router("/registry", registry_router)
 api.add_router("/catalog", catalog_router)
+api.add_router("/gridwork", gridwork_router)

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "wangge.command",
     "wangge.registry",
     "wangge.catalog",
+    "wangge.gridwork",
     "wangge.linkage",
     "wangge.briefings",
     "wangge.demo",

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "gridwork"
+urlpatterns = [
+    path("matters/", views.index, name="index"),
+    path("matters/review/", views.queue, name="queue"),
+    path("matters/<int:pk>/", views.item, name="item"),
+    path("matters/<int:pk>/<str:action>/", views.act, name="act"),
+]
