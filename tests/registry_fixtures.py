@@ -24,6 +24,14 @@ def key_file(settings, tmp_path, monkeypatch):
     blind.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def own_var_dir(settings, tmp_path):
+    """Each test its own VAR_DIR: import runs write files named by their id, and two xdist
+    workers both number their first run 1."""
+    settings.VAR_DIR = tmp_path / "var"
+    return settings.VAR_DIR
+
+
 @pytest.fixture
 def district(tree):
     return tree["370102"]

@@ -8,6 +8,7 @@ from tests.registry_fixtures import (  # noqa: F401 — fixtures
     district,
     handler,
     key_file,
+    own_var_dir,
     police,
     police_handler,
     steward,

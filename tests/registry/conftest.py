@@ -11,6 +11,7 @@ from tests.registry_fixtures import (  # noqa: F401 — fixtures
     hukou,
     key_file,
     other_grid_worker,
+    own_var_dir,
     police,
     police_handler,
     police_steward,

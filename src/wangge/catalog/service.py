@@ -30,6 +30,7 @@ from wangge.accounts.permissions import has_permission
 from wangge.accounts.roles import Role
 from wangge.audit.context import Actor, current_actor
 from wangge.audit.services import record
+from wangge.core.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, require
 from wangge.registry.access import DOWNWARD_ROLES, NO_ROWS, readable_datasets_q
 
 from .models import AccessRequest, Dataset, RequestStatus, SharingClass
@@ -43,52 +44,8 @@ DAYS_MIN, DAYS_MAX = 1, 365
 # -- errors --------------------------------------------------------------------------------
 
 
-class CatalogError(Exception):
-    """A refusal with an HTTP status and a message saying what to do about it."""
-
-    status = 400
-
-    def __init__(self, message: str, *, field: str = "", status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if status is not None:
-            self.status = status
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class NotFound(CatalogError):
-    """Missing, or not the reader's to see: the two answer alike."""
-
-    status = 404
-
-
-class Forbidden(CatalogError):
-    """The role, department or grant does not allow it."""
-
-    status = 403
-
-
-class Conflict(CatalogError):
-    """Not in this state (a request already decided, a second pending one …)."""
-
-    status = 409
-
-
-class Invalid(CatalogError):
-    """An input is missing or wrong; ``field`` names it."""
-
-    status = 422
-
-
-def require(user, permission: str, token=None) -> None:
-    """``has_permission`` (with the API token's scopes), refused as a ``Forbidden`` so pages
-    and the API answer 403 with words rather than a bare permission name."""
-    if not has_permission(user, permission, token):
-        raise Forbidden(_("You may not do this (%(permission)s).")
-                        % {"permission": permission})
+# The refusals pages and the API answer with (``core.refusals``); ``CatalogError`` is their base.
+CatalogError = Refusal
 
 
 def audit_actor(user) -> Actor:

@@ -22,11 +22,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wangge.accounts.permissions import has_permission
 from wangge.accounts.scope import visible_to
 from wangge.audit.context import Actor, current_actor
 from wangge.audit.services import record
 from wangge.catalog.fields import get_field
+from wangge.core.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, require
 from wangge.privacy.errors import InvalidValue
 
 from .models import ON_LIST, DecisionAction, Frequency, MatterDecision, MatterItem, MatterStatus
@@ -40,49 +40,12 @@ LIST_NAME = "网格事项准入清单"
 # -- errors --------------------------------------------------------------------------------
 
 
-class MatterError(Exception):
-    """A refusal with the HTTP status pages and the API answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class NotFound(MatterError):
-    """Missing or out of the reader's scope: the two answer alike."""
-
-    status = 404
-
-
-class Forbidden(MatterError):
-    status = 403
-
-
-class Conflict(MatterError):
-    """Not possible in the item's current status."""
-
-    status = 409
-
-
-class Invalid(MatterError):
-    """An input is missing or wrong; ``field`` names it."""
-
-    status = 422
+# The refusals pages and the API answer with (``core.refusals``); ``MatterError`` is their base.
+MatterError = Refusal
 
 
 class NotAdmitted(ValidationError):
     """The gate's refusal: the work does not reference an admitted item of the sender."""
-
-
-def require(user, permission: str, token=None) -> None:
-    if not has_permission(user, permission, token):
-        raise Forbidden(_("You may not do this (%(permission)s).") % {"permission": permission})
 
 
 def _actor(user) -> Actor:

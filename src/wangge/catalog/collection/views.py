@@ -28,7 +28,7 @@ from .errors import FormError
 from .inputs import AnswerForm, BuildForm
 from .prefill import local_day
 
-TODO_PAGE_SIZE = 50
+TARGETS_PER_PAGE = 50
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -154,7 +154,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 def todo(request: HttpRequest) -> HttpResponse:
     """The user's targets of issued forms: open ones first, with due dates."""
     targets = fill.todo(request.user)
-    page = Paginator(targets, TODO_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(targets, TARGETS_PER_PAGE).get_page(request.GET.get("page"))
     open_count = targets.filter(answered_at__isnull=True).count()
     return render(request, "catalog/forms/todo.html",
                   {"page": page, "open_count": open_count})
