@@ -87,6 +87,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gridwork.view": STAFF_ROLES,
     "gridwork.apply": frozenset({Role.HANDLER, Role.STEWARD}),
     "gridwork.review": frozenset({Role.COMMAND}),
+    # Tasks, recurring inspections and campaigns sent to grids on an admitted item; their
+    # progress is read by everyone with gridwork.view in whose subtree the targets lie.
+    "gridwork.tasks": frozenset({Role.HANDLER, Role.STEWARD}),
+    # The grid worker's day: targets, visits, patrols, offline sync.
+    "gridwork.work": frozenset({Role.GRID_WORKER, Role.STAFF}),
+    # Workload, the staffing model and grid split/merge proposals of the user's subtree.
+    "gridwork.staffing": frozenset({Role.ADMIN, Role.COMMAND, Role.STAFF}),
+    "gridwork.plan": frozenset({Role.COMMAND}),  # accept or reject a split/merge proposal
 }
 
 # What an API token may be allowed to do. A request made with a token needs the permission
@@ -114,6 +122,9 @@ TOKEN_SCOPES: dict[str, str] = {
     "gridwork:read": "gridwork.view",
     "gridwork:apply": "gridwork.apply",
     "gridwork:review": "gridwork.review",
+    "gridwork:tasks": "gridwork.tasks",  # a department's system sending tasks to grids
+    "gridwork:work": "gridwork.work",  # a grid worker's app: targets, visits, patrols, sync
+    "gridwork:staffing": "gridwork.staffing",
 }
 
 

@@ -201,6 +201,10 @@ class CollectionForm(models.Model):
                                 related_name="collection_forms",
                                 verbose_name=_("dataset the answers go to"))
     fields = models.JSONField(_("fields"), default=list)
+    # The grid matter it is sent under (网格事项准入清单): issuing checks it is admitted.
+    matter = models.ForeignKey("gridwork.MatterItem", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="collection_forms",
+                               verbose_name=_("matter item"))
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+",
                                verbose_name=_("area"))
     target_tag = models.ForeignKey("registry.TagDefinition", null=True, blank=True,

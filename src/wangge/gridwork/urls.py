@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,7 @@ urlpatterns = [
     path("matters/review/", views.queue, name="queue"),
     path("matters/<int:pk>/", views.item, name="item"),
     path("matters/<int:pk>/<str:action>/", views.act, name="act"),
+    path("tasks/", include("wangge.gridwork.tasks.urls")),
+    path("day/", include("wangge.gridwork.day.urls")),
+    path("staffing/", include("wangge.gridwork.staffing.urls")),
 ]

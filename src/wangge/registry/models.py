@@ -546,3 +546,46 @@ class ErasureRequest(models.Model):
     @classmethod
     def scope_refine(cls, user, base):
         return access.refine_erasure_requests(user, base)
+
+
+class FactSubject(models.TextChoices):
+    HOUSEHOLD = "household", _("household")
+    BUILDING = "building", _("building")
+    PLACE = "place", _("key place")
+    GRID = "grid", _("grid")
+
+
+class Fact(models.Model):
+    """A value observed on the ground for a household, building, place or grid — 采集结果.
+
+    Written once by the work that observed it (a campaign's or inspection's target), read by
+    every department that may see the subject: the latest fact per (subject, field) is what
+    the registry shows, with who observed it, when and for which task. Append-only.
+    """
+
+    scope_path_field = "region_path"
+
+    subject_kind = models.CharField(max_length=12, choices=FactSubject.choices)
+    subject_id = models.BigIntegerField()
+    field = models.CharField(max_length=60)
+    value = models.JSONField()
+    region_path = models.CharField(max_length=400, db_index=True, blank=True)
+    observed_at = models.DateTimeField(default=timezone.now)
+    observed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    department = models.ForeignKey("accounts.Department", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=80)  # e.g. "gridwork.target:123"
+
+    class Meta:
+        ordering = ["-observed_at", "-pk"]
+        indexes = [models.Index(fields=["subject_kind", "subject_id", "field", "observed_at"],
+                                name="fact_subject_field")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind}:{self.subject_id}:{self.field}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("facts are append-only")
+        super().save(*args, **kwargs)

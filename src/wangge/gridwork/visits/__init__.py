@@ -1,0 +1,1 @@
+"""Visits to key-care persons — 走访: intervals from the tag, due and overdue, outcomes."""
