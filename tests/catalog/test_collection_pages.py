@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tests.catalog.test_collection_support import (
+    VISITS_ITEM,
     WEST,
     assert_masked,
     build_people,
@@ -20,6 +21,7 @@ from tests.catalog.test_collection_support import (
 )
 from wangge.catalog.collection import service
 from wangge.catalog.models import CollectionForm, FormStatus, FormTarget
+from wangge.gridwork.models import MatterItem
 from wangge.registry.models import SourceRecord
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +55,8 @@ def _build_post(**kw) -> dict:
     data = {"name": "独居老人走访", "dataset": "mz-visits",
             "fields": ["phone", "sex", "health_note", "living_alone"], "region": WEST,
             "target_tag": "elderly_alone", "target_dataset": "",
-            "due_on": (timezone.localdate() + datetime.timedelta(days=7)).isoformat()}
+            "due_on": (timezone.localdate() + datetime.timedelta(days=7)).isoformat(),
+            "matter": str(MatterItem.objects.get(name=VISITS_ITEM).pk)}
     data.update(kw)
     return data
 

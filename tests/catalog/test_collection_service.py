@@ -17,6 +17,7 @@ from tests.catalog.test_collection_support import (
     issued_form,
     spec,
     visits_dataset,
+    visits_item,
 )
 from tests.factories import make_user
 from tests.registry_factories import add_record
@@ -26,6 +27,7 @@ from wangge.catalog.collection import fill, report, service
 from wangge.catalog.collection.errors import FormError
 from wangge.catalog.collection.prefill import local_day
 from wangge.catalog.models import CollectionForm, FormStatus, FormTarget
+from wangge.gridwork.models import MatterItem, MatterStatus
 from wangge.registry import records
 from wangge.registry.models import Person, SourceRecord
 from wangge.registry.survivorship import refresh_person
@@ -173,6 +175,46 @@ def test_build_names_every_wrong_input(people, visits, handler, correction_tag):
         service.create_form(handler, spec(target_dataset="mz-elderly-alone"))
     assert "target" in both.value.errors
     assert not CollectionForm.objects.exists()
+
+
+# -- the gate: the grid matters list (网格事项准入清单) ----------------------------------------
+
+
+def test_a_form_without_an_admitted_item_is_refused(people, visits, handler, police,
+                                                    civil_affairs):
+    with pytest.raises(FormError) as none:
+        service.create_form(handler, spec(matter=None))
+    assert "网格事项准入清单" in none.value.errors["matter"]
+    others = visits_item(police, name="流动人口登记", fields=["phone"])
+    with pytest.raises(FormError) as foreign:
+        service.create_form(handler, spec(matter=others.pk))
+    assert "其他部门" in foreign.value.errors["matter"] or "another" in \
+        foreign.value.errors["matter"]
+    refused = visits_item(civil_affairs, name="未准入事项", status=MatterStatus.REFUSED)
+    with pytest.raises(FormError) as not_listed:
+        service.create_form(handler, spec(matter=refused.pk))
+    assert "matter" in not_listed.value.errors
+    assert not CollectionForm.objects.exists()
+
+
+def test_a_form_asks_only_what_its_item_collects(people, visits, handler, civil_affairs):
+    narrow = visits_item(civil_affairs, name="健康随访", fields=["health_note"])
+    with pytest.raises(FormError) as refused:
+        service.create_form(handler, spec(matter=narrow.pk, fields=["health_note", "phone"]))
+    assert "phone" in refused.value.errors["fields"] and "健康随访" in \
+        refused.value.errors["fields"]
+    form = service.create_form(handler, spec(matter=narrow.pk, fields=["health_note"]))
+    assert form.matter == narrow
+
+
+def test_issuing_checks_the_item_again(people, visits, handler):
+    form = service.create_form(handler, spec())
+    MatterItem.objects.filter(pk=form.matter_id).update(status=MatterStatus.EXITED)
+    with pytest.raises(FormError) as refused:
+        service.issue_form(handler, form.pk)
+    assert refused.value.status == 409 and refused.value.field == "matter"
+    assert not FormTarget.objects.filter(form=form).exists()
+    assert CollectionForm.objects.get(pk=form.pk).status == FormStatus.DRAFT
 
 
 def test_other_departments_form_is_not_manageable(people, visits, handler, police_handler,

@@ -16,8 +16,9 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.registry_factories import ID_A, ID_B, ID_C, add_record, make_dataset, person_from
-from wangge.catalog.collection import service
+from wangge.catalog.collection import prefill, service
 from wangge.catalog.models import SharingClass
+from wangge.gridwork.models import Frequency, MatterItem, MatterStatus
 from wangge.registry.models import Person
 
 GRID1 = "370102001001001"
@@ -52,8 +53,24 @@ def build_people(tree, hukou, elderly_list, *, phone_age_days: int = 10) -> Peop
     return People(p1, p2, p3)
 
 
+VISITS_ITEM = "独居老人定期走访"
+
+
+def visits_item(civil_affairs, **kw) -> MatterItem:
+    """民政局's admitted grid matter the forms are sent under (the gate, 网格事项准入)."""
+    values = {"name": VISITS_ITEM, "department": civil_affairs, "region": civil_affairs.region,
+              "basis": "《老年人权益保障法》", "duties": "上门走访、核实信息",
+              "frequency": Frequency.MONTHLY, "status": MatterStatus.ADMITTED,
+              "effective_from": timezone.localdate() - datetime.timedelta(days=30),
+              "fields": prefill.person_field_codes()}
+    values.update(kw)
+    return MatterItem.objects.create(**values)
+
+
 def visits_dataset(civil_affairs):
-    """民政局's own collection dataset: where the forms' answers are written."""
+    """民政局's own collection dataset, where the forms' answers are written, and the admitted
+    matter item the forms are sent under."""
+    visits_item(civil_affairs)
     return make_dataset("mz-visits", civil_affairs,
                         ("phone", "sex", "health_note", "living_alone", "occupation"),
                         name="走访采集", required=(), trust=40,
@@ -64,7 +81,9 @@ def spec(**kw) -> service.FormSpec:
     values = {"name": "独居老人走访", "dataset": "mz-visits",
               "fields": ["phone", "sex", "health_note", "living_alone"], "region": WEST,
               "target_tag": "elderly_alone",
-              "due_on": timezone.localdate() + datetime.timedelta(days=14)}
+              "due_on": timezone.localdate() + datetime.timedelta(days=14),
+              "matter": MatterItem.objects.filter(name=VISITS_ITEM).values_list(
+                  "pk", flat=True).first()}
     values.update(kw)
     return service.FormSpec(**values)
 

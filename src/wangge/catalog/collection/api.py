@@ -46,6 +46,7 @@ class FormOut(Schema):
     name: str
     status: str
     department: str
+    matter: int | None = Field(description="id of the grid matter item it is sent under")
     dataset: str = Field(description="code of the dataset the answers go to")
     fields: list[str]
     region: str = Field(description="area code")
@@ -184,7 +185,8 @@ def list_forms(request):
     except FormError as exc:
         return _error(exc)
     return [FormOut(id=f.pk, name=f.name, status=f.status, department=f.department.name,
-                    dataset=f.dataset.code, fields=f.fields, region=f.region.code,
+                    matter=f.matter_id, dataset=f.dataset.code, fields=f.fields,
+                    region=f.region.code,
                     target_tag=f.target_tag.code if f.target_tag_id else None,
                     target_dataset=f.target_dataset.code if f.target_dataset_id else None,
                     due_on=f.due_on, issued_at=f.issued_at, burden=_burden(f),

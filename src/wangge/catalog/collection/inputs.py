@@ -24,6 +24,9 @@ class BuildForm(forms.Form):
     """A collection form's name, dataset, fields, area, targets and due date."""
 
     name = forms.CharField(label=_("Name"), max_length=service.NAME_MAX)
+    matter = forms.TypedChoiceField(label=_("Grid matter item"), coerce=int,
+                                    help_text=_("Only items admitted to the grid matters list "
+                                                "may be sent to grids."))
     dataset = forms.ChoiceField(label=_("Dataset the answers go to"))
     fields = forms.MultipleChoiceField(label=_("Fields to collect"),
                                        widget=forms.CheckboxSelectMultiple)
@@ -36,6 +39,8 @@ class BuildForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].choices = [(d.code, d.name) for d in service.own_datasets(user)]
+        self.fields["matter"].choices = [("", "—")] + [
+            (i.pk, i.name) for i in service.admitted_items(user)]
         self.fields["fields"].choices = [(c, get_field(c).label)
                                          for c in prefill.person_field_codes()]
         areas = service.areas(user).filter(level__lte=AREA_LEVEL_MAX).order_by("path")
@@ -53,7 +58,7 @@ class BuildForm(forms.Form):
                                 fields=list(data["fields"]), region=data["region"],
                                 target_tag=data.get("target_tag") or "",
                                 target_dataset=data.get("target_dataset") or "",
-                                due_on=data["due_on"])
+                                due_on=data["due_on"], matter=data.get("matter"))
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """The service's errors beside the inputs they name (the rest above the form)."""
@@ -62,7 +67,8 @@ class BuildForm(forms.Form):
 
     @staticmethod
     def initial_for(form) -> dict:
-        return {"name": form.name, "dataset": form.dataset.code, "fields": form.fields,
+        return {"name": form.name, "matter": form.matter_id, "dataset": form.dataset.code,
+                "fields": form.fields,
                 "region": form.region.code,
                 "target_tag": form.target_tag.code if form.target_tag_id else "",
                 "target_dataset": form.target_dataset.code if form.target_dataset_id else "",

@@ -4,7 +4,9 @@ Who: holders of "catalog.forms" (department handlers and data stewards), for the
 department's forms only; another department's form answers 404, like a form that does not
 exist. A form names the dataset its answers go to (the department's own), the standard person
 fields it asks, an area within the builder's subtree and its targets — the persons carrying a
-tag the builder can see, or held by a dataset she can read — and a due date.
+tag the builder can see, or held by a dataset she can read — and a due date. It is sent under
+an admitted item of the department's on the grid matters list (网格事项准入清单) and asks only
+fields that item collects; without one it is refused, and issuing checks the item again.
 
 Issuing (下发) is one transaction: a ``FormTarget`` per person, pre-filled with what the
 registry holds and still valid, asking the rest (``prefill.plan``); the burden figures on the
@@ -28,6 +30,8 @@ from wangge.accounts.scope import visible_to
 from wangge.audit.context import Actor, current_actor
 from wangge.audit.services import record
 from wangge.catalog.models import CollectionForm, Dataset, Entity, FormStatus, FormTarget
+from wangge.gridwork.models import ON_LIST, MatterItem
+from wangge.gridwork.service import NotAdmitted, require_admitted
 from wangge.regions.models import Region
 from wangge.regions.tree import subtree_q
 from wangge.registry.access import readable_datasets_q, visible_tags_q
@@ -39,8 +43,8 @@ from .errors import FormError
 MANAGE = "catalog.forms"
 NAME_MAX = 120
 # What an edit of a draft may change, for the audit record's "what changed".
-EDITABLE = ("name", "dataset_id", "fields", "region_id", "target_tag_id", "target_dataset_id",
-            "due_on")
+EDITABLE = ("name", "matter_id", "dataset_id", "fields", "region_id", "target_tag_id",
+            "target_dataset_id", "due_on")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class FormSpec:
     target_tag: str = ""
     target_dataset: str = ""
     due_on: datetime.date | None = None
+    # The admitted grid matter (网格事项) the form is sent under: the gate of 多网合一.
+    matter: int | None = None
 
 
 def audit_actor(user) -> Actor:
@@ -124,6 +130,30 @@ def _check_fields(codes: list[str], errors: dict[str, str]) -> list[str]:
     return [c for c in allowed if c in chosen]
 
 
+def admitted_items(user) -> QuerySet[MatterItem]:
+    """The user's department's items on the grid matters list: what a form may be sent
+    under."""
+    return MatterItem.objects.filter(department_id=getattr(user, "department_id", None),
+                                     status__in=ON_LIST).order_by("name")
+
+
+def _check_matter(user, spec: FormSpec, fields: list[str], today: datetime.date,
+                  errors: dict[str, str]) -> MatterItem | None:
+    """The gate: the form must be sent under an admitted item of the user's department,
+    and ask only fields that item collects."""
+    try:
+        item = require_admitted(spec.matter, getattr(user, "department_id", None), on=today)
+    except NotAdmitted as exc:
+        errors["matter"] = exc.messages[0]
+        return None
+    outside = [c for c in fields if c not in item.fields]
+    if outside:
+        errors["fields"] = _("%(codes)s: not among the fields the matter item %(item)s "
+                             "collects; apply to change the item or leave them out.") % {
+            "codes": "、".join(outside), "item": item.name}
+    return item
+
+
 def resolve(user, spec: FormSpec, *, today: datetime.date | None = None) -> dict:
     """The model values of ``spec``, or ``FormError`` naming every input that is wrong."""
     errors: dict[str, str] = {}
@@ -157,6 +187,7 @@ def resolve(user, spec: FormSpec, *, today: datetime.date | None = None) -> dict
             errors["target_dataset"] = _("%(code)s is not a person dataset you can read.") % {
                 "code": spec.target_dataset}
     today = today or timezone.localdate()
+    matter = _check_matter(user, spec, fields, today, errors)
     if spec.due_on is None:
         errors["due_on"] = _("Give a due date.")
     elif spec.due_on < today:
@@ -165,7 +196,8 @@ def resolve(user, spec: FormSpec, *, today: datetime.date | None = None) -> dict
     if errors:
         raise FormError(_("The form cannot be saved: %(problems)s")
                         % {"problems": " ".join(errors.values())}, errors=errors)
-    return {"name": name, "dataset": dataset, "fields": fields, "region": region,
+    return {"name": name, "matter": matter, "dataset": dataset, "fields": fields,
+            "region": region,
             "target_tag": tag, "target_dataset": target_dataset, "due_on": spec.due_on}
 
 
@@ -178,7 +210,8 @@ def create_form(user, spec: FormSpec, token=None) -> CollectionForm:
         form = CollectionForm.objects.create(department_id=department_id, created_by=user,
                                              **values)
         record("catalog.form.create", form, actor=audit_actor(user),
-               detail={"name": form.name, "fields": form.fields, "dataset": form.dataset.code,
+               detail={"name": form.name, "matter": form.matter_id, "fields": form.fields,
+                       "dataset": form.dataset.code,
                        "region": form.region.code, "due_on": form.due_on.isoformat()})
     return form
 
@@ -273,6 +306,10 @@ def issue_form(user, pk: int, token=None) -> Issued:
             raise FormError(_("The dataset the answers go to is no longer an active dataset "
                               "of your department: choose another."), status=409,
                             field="dataset")
+        try:  # the item may have left the list since the draft was saved
+            require_admitted(form.matter_id, form.department_id)
+        except NotAdmitted as exc:
+            raise FormError(exc.messages[0], status=409, field="matter") from None
         result = preview(user, form)
         refusal = refusal_for(form, result)
         if refusal is not None:
