@@ -120,7 +120,15 @@ def kind_label(spec: StandardField) -> str:
 
 
 def entity_label(code: str) -> str:
-    return str(_("any")) if code == "any" else str(Entity(code).label)
+    """What a field describes, in words: a dataset entity, or a subject of observed facts
+    (household, building, grid — fields grid work collects, ``registry.FactSubject``)."""
+    from wangge.registry.models import FactSubject
+
+    if code == "any":
+        return str(_("any"))
+    if code in Entity.values:
+        return str(Entity(code).label)
+    return str(FactSubject(code).label) if code in FactSubject.values else code
 
 
 def field_rows(specs: Iterable[StandardField]) -> list[dict]:
@@ -201,7 +209,7 @@ def _check_fields(entity: str, fields: list[tuple[str, bool]]) -> list[tuple[str
             raise Invalid(str(exc), field="fields") from None
         if spec.entity not in (entity, "any"):
             raise Invalid(_("%(label)s (%(code)s) describes %(its)s, not %(entity)s.") % {
-                "label": spec.label, "code": code, "its": Entity(spec.entity).label,
+                "label": spec.label, "code": code, "its": entity_label(spec.entity),
                 "entity": Entity(entity).label}, field="fields")
     return fields
 

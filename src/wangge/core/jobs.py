@@ -66,6 +66,24 @@ def _briefings() -> int:
     return generate_due()
 
 
+def _gridwork_launch() -> int:
+    from wangge.gridwork.tasks.launch import run_launching
+
+    return run_launching()
+
+
+def _gridwork_rounds() -> int:
+    from wangge.gridwork.tasks.launch import run_rounds
+
+    return run_rounds()
+
+
+def _gridwork_remind() -> int:
+    from wangge.gridwork.tasks.reminders import remind_due
+
+    return remind_due()
+
+
 JOBS: tuple[Job, ...] = (
     Job("figures.fold", 5.0, _fold),  # figures stay current within seconds
     Job("cases.escalate", 60.0, _escalate),  # deadlines are in working hours: a minute is fine
@@ -81,4 +99,10 @@ JOBS: tuple[Job, ...] = (
     Job("registry.attach", 30.0, _registry_attach),
     # Linkage runs a steward queued ("run now"), and the nightly one; one at a time.
     Job("registry.link", 30.0, _registry_link),
+    # Tasks too big to launch in a request: targets built a street per transaction.
+    Job("gridwork.launch", 2.0, _gridwork_launch),
+    # A recurring inspection's new period starts within the hour (idempotent per period).
+    Job("gridwork.rounds", 3600.0, _gridwork_rounds),
+    # Deadline reminders, at most once a day per task × worker × period, working days only.
+    Job("gridwork.remind", 3600.0, _gridwork_remind),
 )

@@ -194,10 +194,14 @@ class Task(models.Model):
     @classmethod
     def scope_refine(cls, user, base: Q) -> Q:
         """A department sees its own tasks; everyone else the tasks sent into their subtree,
-        and a street or district also the tasks sent to its grids (same subtree rule)."""
+        and those sent to an area holding their node (a district's campaign reaches the
+        community staff and grid workers who carry it out)."""
         if user.role in DEPARTMENT_ROLES:
             return Q(department_id=user.department_id) & base
-        return base
+        path = user.region.path if getattr(user, "region", None) is not None else ""
+        codes = path.rstrip(".").split(".") if path else []
+        above = ["".join(f"{c}." for c in codes[:i]) for i in range(1, len(codes))]
+        return base | Q(region_path__in=above) if above else base
 
 
 class TargetStatus(models.TextChoices):

@@ -28,6 +28,7 @@ from wangge.catalog.fields import display_value, standard_fields
 from wangge.privacy.services import REVEAL_PERMISSION
 
 from . import service
+from .facts import fact_rows, latest_facts, latest_for_many
 from .models import (
     Building,
     House,
@@ -263,17 +264,27 @@ def _active_persons(user):
     return visible_to(Person, user).filter(status=PersonStatus.ACTIVE).select_related("region")
 
 
+def _observed(kind: str, pk: int) -> list[dict]:
+    """What grid work observed about the record (采集结果), latest value per field."""
+    rows = fact_rows(latest_facts(kind, pk))
+    return [{"title": "", "rows": rows}] if rows else []
+
+
 def house_card(user, pk: int, token=None) -> dict:
     """A house: its building, use, tenants, households and residents (masked)."""
     require_permission(user, service.VIEW, token)
     house = get_visible_or_404(House.objects.select_related("building", "region"), user,
                                pk=pk)
     residents = _active_persons(user).filter(house=house).order_by("pk")
+    households = list(visible_to(Household, user).filter(house=house).values_list("pk",
+                                                                                   "number"))
+    observed = latest_for_many("household", [pk for pk, _number in households])
     return {
         "house": house,
         "row": service.house_rows(user, [house])[0],
-        "households": list(visible_to(Household, user).filter(house=house)
-                           .values_list("number", flat=True)),
+        "households": [number for _pk, number in households],
+        "observed": [{"title": number, "rows": fact_rows(observed[pk])}
+                     for pk, number in households if observed.get(pk)],
         "residents": service.person_rows(user, residents),
         "building_visible": house.building_id is not None and visible_to(Building, user)
         .filter(pk=house.building_id).exists(),
@@ -288,7 +299,8 @@ def building_card(user, pk: int, token=None) -> dict:
         "region", "building").order_by("label", "pk"))
     return {"building": building,
             "row": service.building_rows(user, [building])[0] | {"houses": houses.count()},
-            "houses": service.house_rows(user, houses)}
+            "houses": service.house_rows(user, houses),
+            "observed": _observed("building", building.pk)}
 
 
 def place_card(user, pk: int, token=None) -> dict:
@@ -296,6 +308,7 @@ def place_card(user, pk: int, token=None) -> dict:
     place = get_visible_or_404(Place.objects.select_related("region", "organisation"), user,
                                pk=pk)
     return {"place": place, "row": service.place_rows(user, [place])[0],
+            "observed": _observed("place", place.pk),
             "organisation_visible": _visible_or_none(Organisation, user,
                                                      place.organisation_id) is not None}
 
