@@ -10,6 +10,7 @@ list comes from ``workflow.TRANSITIONS`` — no page keeps its own table of who 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -206,9 +207,13 @@ def report(request: HttpRequest) -> HttpResponse:
     simple = user.role == Role.RESIDENT
     # Intake accepts a fix on the spot (自处置) from grid workers only; others aren't offered it.
     can_fix = user.role == Role.GRID_WORKER
+    initial = {"idempotency_key": new_idempotency_key()}
+    # "Report what I found" on the grid worker's day opens this page at her GPS point.
+    for name in ("lon", "lat"):
+        with contextlib.suppress(ValueError):
+            initial[name] = float(request.GET.get(name, ""))
     form = ReportForm(request.POST or None, simple=simple, can_fix=can_fix,
-                      categories=categories,
-                      initial={"idempotency_key": new_idempotency_key()})
+                      categories=categories, initial=initial)
     status = 200
     if request.method == "POST":
         status = 422

@@ -22,8 +22,9 @@ What carrying out means:
   of an ID number) replaced, so no value of hers remains; the husk keeps its dataset, grid,
   date and person, so counts and other persons' provenance still add up.
 - **delete** (删除): her source rows and tags deleted, then the person. Rows of other apps
-  that must keep pointing at her (a collection form's target, ``on_delete=PROTECT``) refuse
-  the deletion with a message naming them; anonymising is then the way.
+  that must keep pointing at her (a collection form's target, a grid worker's visit,
+  ``on_delete=PROTECT``) refuse the deletion with a message naming them; anonymising is then
+  the way (it keeps the visits but empties their notes).
 
 Every step is audited without values: ``registry.erase_requested``, ``registry.erase_decided``
 and ``registry.erased`` (with counts).
@@ -39,6 +40,7 @@ from django.db.models.functions import Cast, Concat
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from wangge.accounts.permissions import has_permission, require_permission
 from wangge.accounts.scope import get_visible_or_404, visible_to
@@ -101,7 +103,12 @@ def anonymise_person(person: Person) -> dict[str, int]:
     from wangge.catalog.models import FormTarget
 
     forms = FormTarget.objects.filter(person=person).exclude(prefilled={}).update(prefilled={})
-    return {"source_rows": rows, "tags": tags, "form_targets": forms}
+    # Visits to her stay (a grid worker's work and the visit counts stay true) but not what
+    # was written about her.
+    from wangge.gridwork.models import Visit
+
+    visits = Visit.objects.filter(person=person).exclude(note="").update(note="")
+    return {"source_rows": rows, "tags": tags, "form_targets": forms, "visits": visits}
 
 
 def references(person: Person) -> list[str]:
@@ -113,6 +120,12 @@ def references(person: Person) -> list[str]:
                .order_by("form_id"))
     for target in targets:
         found.append(_("collection form “%(form)s”") % {"form": target.form.name})
+    from wangge.gridwork.models import Visit
+
+    visits = Visit.objects.filter(person=person).count()
+    if visits:
+        found.append(ngettext("%(n)d visit by a grid worker", "%(n)d visits by grid workers",
+                              visits) % {"n": visits})
     return found
 
 

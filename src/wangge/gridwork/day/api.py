@@ -1,0 +1,133 @@
+"""The grid worker's day API — 网格员工作台 under /api/v1/gridwork/day, for a worker's app
+(token scope ``gridwork:work``): today's work, the outbox sync, dismissing a conflict.
+
+Thin: ``sync`` applies each item through its service and answers with receipts; a refusal of
+the whole batch (wrong role, not a list) answers with its status and words.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from wangge.core.refusals import Refusal, require
+
+from . import service, sync
+
+router = Router(tags=["gridwork"])
+
+
+class ItemIn(Schema):
+    key: str
+    kind: str
+    payload: dict = {}
+    base_version: int | None = None
+    label: str = ""
+
+
+class SyncIn(Schema):
+    items: list[ItemIn]
+
+
+class ReceiptOut(Schema):
+    key: str
+    kind: str
+    outcome: str
+    message: str
+    detail: dict
+    replayed: bool
+
+
+class SyncOut(Schema):
+    receipts: list[ReceiptOut]
+
+
+class TargetOut(Schema):
+    id: int
+    task: int
+    task_title: str
+    label: str
+    due_on: datetime.date | None
+    version: int
+    fields: list[str]
+
+
+class VisitOut(Schema):
+    person: int
+    name: str
+    tag: int
+    tag_name: str
+    due_on: datetime.date
+    days_overdue: int
+    last_visit: datetime.datetime | None
+
+
+class TodayOut(Schema):
+    targets_total: int
+    targets: list[TargetOut]
+    visits: list[VisitOut]
+    cases_to_verify: list[str]
+
+
+class DismissIn(Schema):
+    key: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    field: str = ""
+
+
+ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _token(request: HttpRequest):
+    return getattr(request, "api_token", None)
+
+
+def _refusal(exc: Refusal):
+    return Status(exc.status, {"detail": exc.message, "field": exc.field})
+
+
+@router.get("/today", response={200: TodayOut, **ERRORS}, url_name="gridwork_day_today")
+def today(request: HttpRequest):
+    """What waits for the worker: open targets, visits due or overdue, cases to verify."""
+    try:
+        require(request.user, sync.PERMISSION, _token(request))
+    except Refusal as exc:
+        return _refusal(exc)
+    day = service.today(request.user)
+    targets = [{"id": t.pk, "task": g.task.pk, "task_title": g.task.title,
+                "label": t.label, "due_on": t.due_on, "version": t.version,
+                "fields": list(g.task.fields or [])} for g in day.groups for t in g.targets]
+    return Status(200, {
+        "targets_total": day.targets_total, "targets": targets,
+        "visits": [{"person": v.person_id, "name": v.name, "tag": v.tag_id, "tag_name": v.tag,
+                    "due_on": v.due_on, "days_overdue": v.days_overdue,
+                    "last_visit": v.last_visit} for v in day.visits],
+        "cases_to_verify": [c.code for c in day.cases]})
+
+
+@router.post("/sync", response={200: SyncOut, **ERRORS}, url_name="gridwork_day_sync")
+def sync_items(request: HttpRequest, body: SyncIn):
+    """Apply the outbox in order; one receipt per key (a key sent again: the same answer)."""
+    items = [i.model_dump() for i in body.items]
+    try:
+        receipts = sync.sync(request.user, items, token=_token(request))
+    except Refusal as exc:
+        return _refusal(exc)
+    return Status(200, {"receipts": [r.as_dict() for r in receipts]})
+
+
+@router.post("/dismiss", response={200: ReceiptOut, **ERRORS}, url_name="gridwork_day_dismiss")
+def dismiss(request: HttpRequest, body: DismissIn):
+    """A conflict or refusal the worker has seen leaves her list."""
+    try:
+        receipt = sync.dismiss(request.user, body.key, token=_token(request))
+    except Refusal as exc:
+        return _refusal(exc)
+    return Status(200, {"key": body.key, "kind": receipt.kind, "outcome": receipt.outcome,
+                        "message": (receipt.detail or {}).get("message", ""),
+                        "detail": {}, "replayed": True})
