@@ -111,12 +111,16 @@ def test_grid_workers_by_hand(week, people):
     assert [u["key"] for u in data["units"]] == ["gw_w1", "gw_w2"]
     # gw_w1 found D (fixed on the spot) and E; verified A, E and J, sent E back once, all
     # within the time limit; nobody rated what she found.
+    # Both D and E were closed this week: two problems solved. No task targets were due and
+    # nobody in their grids needs visits: no rate, no overdue visit.
     _check(_values(data, "gw_w1"), {
         "problems_found": 2, "fixed_on_spot": 1, "valid_report_rate": 1.0,
-        "verification_on_time_rate": 1.0, "satisfaction_rate": None})
+        "verification_on_time_rate": 1.0, "satisfaction_rate": None, "problems_solved": 2,
+        "targets_on_time_rate": None, "overdue_visits": 0})
     _check(_values(data, "gw_w2"), {
         "problems_found": 0, "fixed_on_spot": 0, "valid_report_rate": None,
-        "verification_on_time_rate": None, "satisfaction_rate": None})
+        "verification_on_time_rate": None, "satisfaction_rate": None, "problems_solved": 0,
+        "targets_on_time_rate": None, "overdue_visits": 0})
 
 
 def test_a_period_without_the_week_is_empty(week, people):

@@ -21,14 +21,18 @@ from wangge.figures.fold import Ancestors, keys_for
 from wangge.figures.measures import FLOW_NAMES, FLOWS
 from wangge.figures.models import FigureDelta, FlowTally, Grain, period_q
 from wangge.figures.recount import flow_aggregates, recount
+from wangge.gridwork.staffing.results import worker_results
 from wangge.regions.models import Region
 from wangge.regions.tree import subtree_q
 
 Key = tuple[int, str]  # (node id, dim): where a unit's figures are kept
 
 # A grid worker's counts: what happened to the cases she found (by the case's reporter),
-# and her own verifications (by the event's actor). Nothing counts records for their own sake.
-WORKER_FOUND = ("reported", "discarded", "self_handled", "rated", "satisfied", "rating_sum")
+# her own verifications (by the event's actor), and the results of her grid work (targets
+# settled on time, key-care persons visited in time: ``gridwork.staffing.results``). Nothing
+# counts records for their own sake.
+WORKER_FOUND = ("reported", "discarded", "self_handled", "closed", "rated", "satisfied",
+                "rating_sum")
 WORKER_OWN = ("verified", "reworked", "checked_late")
 
 
@@ -106,4 +110,6 @@ def for_workers(ids: Iterable[int], first: date, last: date) -> dict[int, dict[s
         for row in rows:
             for name in names:
                 out[row[by]][name] += row[name] or 0
+    for pk, counts in worker_results(ids, first, last).items():
+        out[pk].update(counts)
     return {pk: out[pk] for pk in ids}

@@ -63,6 +63,24 @@ DERIVED: dict[str, str] = {
     "checks_on_time": "verified + reworked - checked_late",
 }
 
+# Counts from grid work (``gridwork.staffing.results``), kept for grid workers only: results
+# of the work, never how many records, photos or forms it produced.
+GRIDWORK_COUNTS: dict[str, object] = {
+    "targets_due": _("task targets due in the period (hers, or unassigned in her grid)"),
+    "targets_on_time": _("of them, done or reported impossible by the due day"),
+    "care_persons": _("key-care persons with a visit interval in her grid"),
+    "visits_overdue": _("of them, past their visit interval at the end of the period"),
+}
+COUNT_NAMES: frozenset[str] = frozenset(FLOW_NAMES) | frozenset(GRIDWORK_COUNTS)
+
+# What a grid worker's indicators may be built on — 成效口径: problems found, fixed, solved,
+# checked on time, rated; work settled on time; people not left unvisited. Nothing that only
+# counts paperwork (photos, records, forms filled) belongs here; a test holds every grid-worker
+# indicator to this list.
+RESULT_COUNTS: frozenset[str] = frozenset({
+    "reported", "discarded", "self_handled", "closed", "rated", "satisfied", "rating_sum",
+    "verified", "reworked", "checked_late", *GRIDWORK_COUNTS})
+
 _TERM = re.compile(r"\s*([+-])?\s*([a-z_]+)\s*")
 
 
@@ -74,7 +92,7 @@ def parse(formula: str) -> tuple[tuple[int, str], ...]:
         if m is None or (terms and m.group(1) is None):
             raise ValueError(f"bad formula {formula!r} at {pos}")
         sign, name = m.groups()
-        if name not in FLOW_NAMES and name not in DERIVED:
+        if name not in COUNT_NAMES and name not in DERIVED:
             raise ValueError(f"{formula!r}: {name!r} is neither a flow nor a derived count")
         terms.append((-1 if sign == "-" else 1, name))
         pos = m.end()
@@ -202,6 +220,21 @@ INDICATORS: tuple[Indicator, ...] = (
               Direction.HIGHER,
               _("Cases the grid worker fixed on the spot (自处置). Scored against the best grid "
                 "worker compared."), Norm("best"), frozenset({Unit.GRID_WORKER})),
+    Indicator("problems_solved", "问题解决数", _("problems solved"), "closed", None, "count",
+              Direction.HIGHER,
+              _("Cases the grid worker found that were closed (结案) in the period. Scored "
+                "against the best grid worker compared."), Norm("best"),
+              frozenset({Unit.GRID_WORKER})),
+    Indicator("targets_on_time_rate", "任务按期完成率", _("task targets on time"),
+              "targets_on_time", "targets_due", "%", Direction.HIGHER,
+              _("Task targets due in the period (hers, or unassigned in her grid) done or "
+                "reported impossible with a reason by the due day ÷ targets due."), RATIO,
+              frozenset({Unit.GRID_WORKER})),
+    Indicator("overdue_visits", "逾期未走访", _("key-care persons overdue for a visit"),
+              "visits_overdue", None, "count", Direction.LOWER,
+              _("Key-care persons in her grid past their visit interval at the end of the "
+                "period. Scored as the share of key-care persons visited in time."),
+              Norm("per", base="care_persons"), frozenset({Unit.GRID_WORKER})),
 )
 BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}
 
