@@ -56,6 +56,8 @@ def test_past_cases_have_dated_timelines(history_city):
     monthly = Briefing.objects.get(node__code="370102", kind="monthly")
     assert monthly.content["sections"]
     _history_is_counted_and_no_message_was_sent()
+    # Built with the same city, to spare a second one: the grid work, then a reset.
+    _grid_work_of_the_past_season()
 
 
 def tmp_media(photo: Photo):
@@ -86,3 +88,36 @@ def test_reset_removes_the_past_cases(db, settings, tmp_path):
     assert not Case.objects.exists()
     fold_all()
     assert check().ok
+
+
+def _grid_work_of_the_past_season() -> None:
+    """The showcase district's grid work: the matters list in every state, launched tasks
+    partly done (tallies agree with the targets), visits, patrols with tracks, a proposal to
+    split the oversized grid — and a reset removes all of it."""
+    from wangge.demo.generator import delete_demo
+    from wangge.gridwork.models import (
+        GridProposal,
+        MatterItem,
+        Patrol,
+        Task,
+        TaskTally,
+        TrackPoint,
+        Visit,
+    )
+    from wangge.registry.models import Fact
+
+    statuses = set(MatterItem.objects.values_list("status", flat=True))
+    assert {"admitted", "applied", "refused", "exited"} <= statuses
+    launched = Task.objects.filter(status="launched")
+    assert launched.count() >= 3
+    for task in launched:
+        top = TaskTally.objects.get(task=task, region=task.region, period=task.periods[-1]
+                                    if task.periods else "")
+        done = task.targets.filter(status="done").count()
+        assert top.total == task.targets.count() and top.done == done
+    assert Fact.objects.filter(source__startswith="gridwork.target:").exists()
+    assert Visit.objects.exists() and Patrol.objects.exists() and TrackPoint.objects.exists()
+    assert GridProposal.objects.filter(kind="split").exists()
+    delete_demo()
+    assert not MatterItem.objects.exists() and not Task.objects.exists()
+    assert not Visit.objects.exists() and not Patrol.objects.exists()

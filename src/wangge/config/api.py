@@ -18,6 +18,8 @@ from wangge.command.api import router as command_router
 from wangge.evaluation.api import router as evaluation_router
 from wangge.figures.api import router as figures_router
 from wangge.gridwork.api import router as gridwork_router
+from wangge.gridwork.day.api import router as gridwork_day_router
+from wangge.gridwork.staffing.api import router as staffing_router
 from wangge.notifications.api import router as notifications_router
 from wangge.privacy.api import router as privacy_router
 from wangge.regions.api import router as regions_router
@@ -67,3 +69,6 @@ api.add_router("/privacy", privacy_router)
 api.add_router("/registry", registry_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/gridwork", gridwork_router)
+api.add_router("/gridwork/staffing", staffing_router)
+api.add_router("/gridwork/day", gridwork_day_router)
+api.add_router("/gridwork/tasks", "wangge.gridwork.tasks.api.router")

@@ -399,6 +399,18 @@ def write_registry(build: Build) -> None:
                    f"{counts['source_records']:,} source records")
 
 
+def write_gridwork(build: Build) -> None:
+    """The grid matters list, tasks and campaigns partly done, visits, patrols and staffing
+    proposals in the showcase district (``gridwork.demo``)."""
+    from wangge.gridwork.demo import seed_gridwork
+
+    if not build.history_cases:  # --history 0: a city without a past (the tests' default)
+        return
+    district = Region.objects.get(code=build.showcase_district)
+    counts = seed_gridwork(build.layout.seed, district, build.progress)
+    build.counts.update({f"gridwork_{k}": v for k, v in counts.items()})
+
+
 def write_briefings(build: Build) -> None:
     """The latest daily, weekly and monthly briefings, so the briefing pages have the past
     cases' story at once (the worker makes the next ones as periods end)."""
@@ -420,6 +432,7 @@ STEPS: list[tuple[str, Step]] = [
     ("places", write_places),
     ("registry", write_registry),
     ("history", write_history),
+    ("gridwork", write_gridwork),
     ("briefings", write_briefings),
 ]
 
@@ -465,12 +478,17 @@ def delete_demo() -> dict[str, int]:
     is then protected, and the error names the row.
     """
     from wangge.cases.models import Case, RoutingRule
+    from wangge.gridwork.demo import remove_gridwork
     from wangge.registry.demo import remove_places
     from wangge.registry.demo_people import remove_registry
 
     counts: dict[str, int] = {}
     try:
-        # The registry first: its requests, imports and decisions refer to demo accounts.
+        # Grid work, then the registry: visits refer to persons, and tasks, requests, imports
+        # and decisions to demo accounts.
+        gridwork = remove_gridwork(DEMO_SOURCE, demo_users())
+        if gridwork:
+            counts["gridwork"] = sum(gridwork.values())
         registry = remove_registry(DEMO_SOURCE, demo_users())
         counts["accounts"] = demo_users().delete()[1].get(User._meta.label, 0)
         if registry:

@@ -91,3 +91,35 @@ def seed_places(seed: int, *, within: Iterable[str] = ()) -> int:
 def remove_places(region_source: str) -> int:
     """Delete the places lying in regions written by ``region_source`` (the demo's own)."""
     return Place.objects.filter(region__source=region_source).delete()[0]
+
+
+# A real urban grid holds 300-600 households (户); the demo registry lists the members of only
+# a few dozen per grid. The rest of each grid's household register is added as households
+# without listed members, and one grid is made far larger than the norm, so the campaign and
+# staffing pages show realistic sizes and a grid to split.
+HOUSEHOLDS_PER_GRID = (220, 470)
+OVERSIZED_GRID_HOUSEHOLDS = 1150
+
+
+def seed_household_register(seed: int, *, within: str) -> int:
+    """Fill the household register of the grids under ``within`` that already hold
+    households; the first grid of the second such community becomes oversized."""
+    from django.db.models import Count
+
+    from .models import Household
+
+    rng = random.Random(f"households-{seed}")  # noqa: S311 — a demo, not a secret
+    held = dict(Household.objects.filter(region_path__startswith=within)
+                .values_list("region_id").annotate(n=Count("id")))
+    grids = list(Region.objects.filter(pk__in=held).order_by("code"))
+    communities = sorted({g.parent_id for g in grids})
+    oversized = next((g.pk for g in grids if len(communities) > 1
+                      and g.parent_id == communities[1]), None)
+    rows = []
+    for grid in grids:
+        total = OVERSIZED_GRID_HOUSEHOLDS if grid.pk == oversized else rng.randint(
+            *HOUSEHOLDS_PER_GRID)
+        rows += [Household(number=f"{grid.code}{n:04d}", region=grid, region_path=grid.path)
+                 for n in range(1000, 1000 + max(total - held[grid.pk], 0))]
+    Household.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

@@ -42,7 +42,9 @@ class Command(BaseCommand):
                             help="remove an existing demo city and build it anew")
         parser.add_argument("--history", type=int, default=None, metavar="N",
                             help="past cases to play through the workflow in the showcase "
-                                 "district (default: 900 for S, more for M and L; 0 for none)")
+                                 "district (default: 900 for S, more for M and L; 0 for none — "
+                                 "and then no grid-work history either: tasks, visits, "
+                                 "patrols)")
 
     def handle(self, *args, **options):
         size, seed = options["size"], options["seed"]
