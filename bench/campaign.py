@@ -29,55 +29,23 @@ line on stdout is one JSON object with ``targets``, ``create_seconds``, ``progre
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import os
 import random
 import sys
 import tempfile
 import time
-import warnings
 from datetime import UTC, date
 from pathlib import Path
 
 import numpy as np
+from _django import command, say, setup  # the bench helpers beside this file
 
 PG_DATABASE = "wangge_bench_campaign"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 DISTRICT = "370102"  # the demo's showcase district, 历下区
 CHUNK = 100_000
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
-
-def setup(db: str, workdir: Path, reuse: bool = False) -> None:
-    warnings.filterwarnings("ignore", message="No directory at")
-    if db == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif reuse:
-        url = f"{PG_SERVER}/{PG_DATABASE}"
-    else:
-        import psycopg
-
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-        url = f"{PG_SERVER}/{PG_DATABASE}"
-    os.environ.update(DATABASE_URL=url, WANGGE_VAR_DIR=str(workdir / "var"),
-                      DJANGO_SETTINGS_MODULE="wangge.config.settings", WANGGE_DEBUG="0")
-    import django
-
-    django.setup()
-
-
-def command(*args: str) -> str:
-    from django.core.management import call_command
-
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=out)
-    return out.getvalue()
 
 
 def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -253,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wangge-bench-campaign-"))
     (workdir / "var").mkdir()
     reuse = args.reuse and args.db == "postgres"
-    setup(args.db, workdir, reuse)
+    setup(args.db, workdir, PG_DATABASE, reuse=reuse)
     t = time.perf_counter()
     if reuse:
         forget_tasks()

@@ -41,58 +41,28 @@ stderr; the last line on stdout is one JSON object with ``cases``, ``p95_ms_post
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from _django import command, say, setup  # the bench helpers beside this file
 
 PG_DATABASE = "wangge_bench_dashboard"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 CHUNK = 200_000
 PERIODS = (1, 7, 30, 91, 365, None)  # None: the whole history
 
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # -- one database, in its own process ---------------------------------------------------------
 
 
-def setup(db: str, workdir: Path) -> None:
-    warnings.filterwarnings("ignore", message="No directory at")
-    if db == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        import psycopg
-
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-        url = f"{PG_SERVER}/{PG_DATABASE}"
-    os.environ.update(DATABASE_URL=url, WANGGE_VAR_DIR=str(workdir / "var"),
-                      DJANGO_SETTINGS_MODULE="wangge.config.settings", WANGGE_DEBUG="0")
-    import django
-
-    django.setup()
-
-
-def command(*args: str) -> str:
-    from django.core.management import call_command
-
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=out)
-    return out.getvalue()
 
 
 class City:
@@ -516,7 +486,7 @@ def intake_overhead(city: City, cases: int, seed: int) -> dict:
 def run_one(db: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"wangge-bench-dashboard-{db}-"))
     (workdir / "var").mkdir()
-    setup(db, workdir)
+    setup(db, workdir, PG_DATABASE)
     t = time.perf_counter()
     command("migrate", "--no-input", "-v", "0")
     say(command("demo", "--size", args.size, "--seed", "1", "--history", "0", "-v", "0")

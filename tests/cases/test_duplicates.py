@@ -10,9 +10,10 @@ from django.utils import timezone
 from tests.cases.test_escalation import make_case, make_category
 from tests.factories import make_user
 from wangge.accounts.roles import Role
-from wangge.cases.duplicates import distance_m, similarity, suggest_duplicates
+from wangge.cases.duplicates import similarity, suggest_duplicates
 from wangge.cases.models import Case
 from wangge.cases.workflow import State
+from wangge.regions.geometry import distance_m
 
 pytestmark = pytest.mark.django_db
 

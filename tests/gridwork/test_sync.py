@@ -26,6 +26,7 @@ from wangge.gridwork.models import (
     TrackPoint,
     Visit,
 )
+from wangge.regions.geometry import distance_m
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +191,7 @@ def test_track_points_dedupe_and_distance(grid_worker):
     assert created
     east = [fix(0, 117.000, 36.600), fix(10, 117.001, 36.600), fix(20, 117.002, 36.600)]
     assert patrols.add_points(grid_worker, key="patrol-track-1", points=east)["added"] == 3
-    one_step = patrols.haversine_m(117.000, 36.600, 117.001, 36.600)
+    one_step = distance_m(117.000, 36.600, 117.001, 36.600)
     assert 88 < one_step < 91
     # The same fixes again, plus one out of order (earlier) and one inaccurate jump.
     late = [*east, fix(5, 117.0005, 36.600), fix(30, 117.050, 36.600, accuracy=800),

@@ -20,23 +20,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from wangge.accounts.scope import visible_to
+from wangge.regions.geometry import distance_m
 
 from .models import Case
 from .workflow import OPEN_STATES
 
-EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE_LAT = 111_320.0
 # A hotspot (a market street on a busy day) can gather many open cases of one category in a
 # small box; past this many the oldest are not compared.
 MAX_CANDIDATES = 1000
 
-
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle (haversine) distance in metres between two WGS-84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _normalise(text: str) -> str:

@@ -25,25 +25,18 @@ from django.utils.translation import gettext as _
 from wangge.accounts.scope import visible_to
 from wangge.audit.services import record
 from wangge.core.refusals import Forbidden, Invalid, NotFound, require
+from wangge.regions.geometry import distance_m
 
 from ..models import Patrol, TrackPoint
 from ..visits.service import FUTURE_SKEW, clean_key, namespaced
 
 PERMISSION = "gridwork.work"
-EARTH_RADIUS_M = 6_371_008.8
 MAX_ACCURACY_M = 100.0
 MAX_POINTS_PER_BATCH = 2000
 NOTE_MAX = 1000
 RECENT_PATROLS = 5
 TRACK_POINTS_SHOWN = 500
 
-
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres between two WGS-84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def track_length_m(points: Iterable[tuple[float, float, float | None]]) -> float:
@@ -53,7 +46,7 @@ def track_length_m(points: Iterable[tuple[float, float, float | None]]) -> float
         if accuracy is not None and accuracy > MAX_ACCURACY_M:
             continue
         if previous is not None:
-            total += haversine_m(previous[0], previous[1], lon, lat)
+            total += distance_m(previous[0], previous[1], lon, lat)
         previous = (lon, lat)
     return total
 

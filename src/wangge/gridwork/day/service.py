@@ -22,9 +22,9 @@ from ..models import Patrol, SyncReceipt, Task, TaskTarget
 from ..visits import service as visits
 from . import patrols, sync
 
-# A task whose targets ask this many fields or fewer is answered inline on the day page;
-# anything longer opens the target's own page.
-QUICK_FIELDS_MAX = 3
+# Every task's targets are answered on the day page itself, so they can be done without
+# signal; a task asking more than this many fields folds its form away until opened.
+QUICK_FIELDS_OPEN = 3
 TARGETS_SHOWN = 200
 CASES_SHOWN = 30
 # Input types for the inline answer, by catalogue field kind.
@@ -47,7 +47,11 @@ class TaskGroup:
 
     task: Task
     targets: list[TaskTarget] = field(default_factory=list)
-    quick: list[QuickField] | None = None  # None: too many fields, open the target page
+    quick: list[QuickField] | None = None  # None: personal fields, open the target page
+
+    @property
+    def folded(self) -> bool:
+        return self.quick is not None and len(self.quick) > QUICK_FIELDS_OPEN
 
 
 @dataclass
@@ -73,10 +77,8 @@ class Day:
 
 
 def quick_fields(codes: list[str]) -> list[QuickField] | None:
-    """The inline inputs for a task's fields, or None when they are too many or personal
-    (protected values are asked on the target's page, never kept on a phone)."""
-    if len(codes) > QUICK_FIELDS_MAX:
-        return None
+    """The inline inputs for a task's fields, or None when one is personal (protected
+    values are asked on the target's page, never kept on a phone)."""
     out = []
     for code in codes:
         try:

@@ -61,8 +61,9 @@ def refusals(view: Callable) -> Callable:
         try:
             return view(request, *args, **kwargs)
         except Refusal as exc:
-            return render(request, "gridwork/tasks/refused.html",
-                          {"message": exc.message, "status": exc.status}, status=exc.status)
+            return render(request, "gridwork/refused.html",
+                          {"message": exc.message, "status": exc.status,
+                           "back_to_tasks": True}, status=exc.status)
 
     return wrapped
 
