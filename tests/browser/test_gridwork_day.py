@@ -135,3 +135,14 @@ def test_phone_completes_targets_partly_offline(request, setting, tmp_path):
     page.wait_for_selector("[data-testid=problems] li", state="detached")
     page.reload()
     assert page.locator("[data-testid=problems] li").count() == 0
+
+    # Signing out forgets the page kept for offline use (a shared phone's next user).
+    assert page.evaluate("caches.keys().then(ks => ks.filter(k => k.startsWith('wangge-day-')))")
+    page.locator("form[action$='logout/'] button").click()
+    page.wait_for_load_state()
+    kept = "caches.keys().then(ks => ks.filter(k => k.startsWith('wangge-day-')))"
+    for _ in range(50):  # the signed-out page deletes them as it loads
+        if not page.evaluate(kept):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(kept) == []
