@@ -146,3 +146,37 @@ def test_phone_completes_targets_partly_offline(request, setting, tmp_path):
             break
         page.wait_for_timeout(100)
     assert page.evaluate(kept) == []
+
+
+def test_phone_answers_a_collection_form_offline(request, tmp_path):
+    """A form's person (采集表) answered on the day page without signal, sent once later."""
+    from tests.catalog.test_collection_support import build_people, issued_form, visits_dataset
+    from wangge.catalog.models import FormTarget
+
+    people = build_people(request.getfixturevalue("tree"), request.getfixturevalue("hukou"),
+                          request.getfixturevalue("elderly_list"))
+    visits_dataset(request.getfixturevalue("civil_affairs"))
+    form = issued_form(request.getfixturevalue("handler"))
+    worker = request.getfixturevalue("grid_worker")
+    target = FormTarget.objects.get(form=form, person=people.p1)
+    opener, server = request.getfixturevalue("open_page"), request.getfixturevalue("live_server")
+    page = opener(375, 740)
+    sign_in(page, server, worker.username, PASSWORD)
+    page.goto(f"{server.url}/gridwork/day/")
+    page.context.set_offline(True)
+    page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    quick = page.locator(f"[data-testid=form-quick-{target.pk}]")
+    quick.locator("input[name='r.health_note']").fill("血压偏高")
+    quick.locator("select[name='r.living_alone']").select_option("yes")
+    page.click(f"[data-testid=form-send-{target.pk}]")
+    wait_outbox(page, 1)
+    assert page.locator(f"[data-testid=form-target-{target.pk}] .waiting-note").is_visible()
+    target.refresh_from_db()
+    assert target.answered_at is None
+    page.context.set_offline(False)
+    wait_outbox(page, 0)
+    page.wait_for_function(f"document.querySelector('[data-testid=form-target-{target.pk}]')"
+                           ".classList.contains('sent')")
+    target.refresh_from_db()
+    assert target.answered_by == worker
+    assert SyncReceipt.objects.filter(user=worker, kind="form", outcome="applied").count() == 1

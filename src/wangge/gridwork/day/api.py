@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
+from wangge.accounts.permissions import has_permission
 from wangge.core.refusals import Refusal, require
 
 from . import service, sync
@@ -64,9 +65,20 @@ class VisitOut(Schema):
     last_visit: datetime.datetime | None
 
 
+class FormTargetOut(Schema):
+    id: int
+    form: int
+    form_name: str
+    label: str = Field(description="the person's masked name and grid")
+    due_on: datetime.date | None
+    asked: list[str]
+
+
 class TodayOut(Schema):
     targets_total: int
     targets: list[TargetOut]
+    forms_total: int
+    form_targets: list[FormTargetOut]
     visits: list[VisitOut]
     cases_to_verify: list[str]
 
@@ -99,11 +111,18 @@ def today(request: HttpRequest):
     except Refusal as exc:
         return _refusal(exc)
     day = service.today(request.user)
+    fills = has_permission(request.user, "catalog.fill", _token(request))
     targets = [{"id": t.pk, "task": g.task.pk, "task_title": g.task.title,
                 "label": t.label, "due_on": t.due_on, "version": t.version,
                 "fields": list(g.task.fields or [])} for g in day.groups for t in g.targets]
     return Status(200, {
         "targets_total": day.targets_total, "targets": targets,
+        # Forms are answered under catalog.fill: a token without it is not shown them.
+        "forms_total": day.forms_total if fills else 0,
+        "form_targets": [{"id": i.target.pk, "form": g.form.pk, "form_name": g.form.name,
+                          "label": i.label, "due_on": g.form.due_on,
+                          "asked": list(i.target.asked)}
+                         for g in day.form_groups if fills for i in g.items],
         "visits": [{"person": v.person_id, "name": v.name, "tag": v.tag_id, "tag_name": v.tag,
                     "due_on": v.due_on, "days_overdue": v.days_overdue,
                     "last_visit": v.last_visit} for v in day.visits],

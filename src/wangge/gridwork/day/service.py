@@ -1,6 +1,7 @@
 """The grid worker's day — 网格员工作台: what waits for her today, gathered in one place.
 
-Today's open targets (from the tasks service), the visits due or overdue, the fixes waiting
+Today's open targets (from the tasks service), the collection forms' persons still to answer
+(采集表, from the catalogue's fill service), the visits due or overdue, the fixes waiting
 for her verification (the cases app's own query), her patrols and whatever the phone sent
 that was not accepted. Read-only: every change goes through ``sync`` (or the service it
 calls), so a change made online and one made offline take the same path.
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from wangge.accounts.permissions import has_permission
 from wangge.catalog.fields import get_field
+from wangge.catalog.models import CollectionForm, FormTarget
 from wangge.privacy.errors import InvalidValue
 
 from ..models import Patrol, SyncReceipt, Task, TaskTarget
@@ -26,6 +28,8 @@ from . import patrols, sync
 # signal; a task asking more than this many fields folds its form away until opened.
 QUICK_FIELDS_OPEN = 3
 TARGETS_SHOWN = 200
+# Form targets shown on the page (the rest on the catalogue's own to-do list).
+FORM_TARGETS_SHOWN = 100
 CASES_SHOWN = 30
 # Input types for the inline answer, by catalogue field kind.
 INPUT_BY_KIND = {"text": "text", "date": "date", "int": "number", "float": "number"}
@@ -54,6 +58,27 @@ class TaskGroup:
         return self.quick is not None and len(self.quick) > QUICK_FIELDS_OPEN
 
 
+@dataclass(frozen=True)
+class FormItem:
+    """One person a collection form asks about, as the day page shows it (masked)."""
+
+    target: FormTarget
+    label: str  # the masked name and the grid, as the form's own to-do list shows them
+    quick: list[QuickField] | None  # None: a protected field is asked, open its own page
+
+    @property
+    def folded(self) -> bool:
+        return self.quick is not None and len(self.quick) > QUICK_FIELDS_OPEN
+
+
+@dataclass
+class FormGroup:
+    """One collection form's open targets for the worker."""
+
+    form: CollectionForm
+    items: list[FormItem] = field(default_factory=list)
+
+
 @dataclass
 class Day:
     today: datetime.date
@@ -66,10 +91,16 @@ class Day:
     open_patrol: Patrol | None
     problems: list[SyncReceipt]
     categories: list
+    form_groups: list[FormGroup] = field(default_factory=list)
+    forms_total: int = 0
 
     @property
     def targets_shown(self) -> int:
         return sum(len(g.targets) for g in self.groups)
+
+    @property
+    def forms_shown(self) -> int:
+        return sum(len(g.items) for g in self.form_groups)
 
     @property
     def overdue_visits(self) -> int:
@@ -116,6 +147,28 @@ def grouped_targets(user) -> tuple[list[TaskGroup], int]:
     return list(groups.values()), total
 
 
+def form_targets(user) -> tuple[list[FormGroup], int]:
+    """The worker's unanswered targets of issued forms (the catalogue's ``fill.todo``), by
+    form, soonest due first, at most ``FORM_TARGETS_SHOWN``; each with the inline inputs
+    for what it asks, or none when a protected field is asked (answered on its own page,
+    so such values never rest on a phone)."""
+    from wangge.catalog.collection import fill
+
+    if not has_permission(user, fill.FILL):
+        return [], 0
+    qs = fill.todo(user).filter(answered_at__isnull=True)
+    total = qs.count()
+    groups: dict[int, FormGroup] = {}
+    for target in qs[:FORM_TARGETS_SHOWN]:
+        group = groups.get(target.form_id)
+        if group is None:
+            group = groups[target.form_id] = FormGroup(form=target.form)
+        label = f"{target.person.name_masked or '—'} · {target.region.name}"
+        group.items.append(FormItem(target=target, label=label,
+                                    quick=quick_fields(list(target.asked or []))))
+    return list(groups.values()), total
+
+
 def cases_to_verify(user) -> QuerySet:
     """Fixes waiting for verification in the user's area (the cases app's list), other
     than her own on-the-spot fixes (someone else verifies those)."""
@@ -142,6 +195,7 @@ def today(user, on: datetime.date | None = None) -> Day:
     """Everything the day page shows for ``user``."""
     on = on or timezone.localdate()
     groups, total = grouped_targets(user)
+    form_groups, forms_total = form_targets(user)
     cases = cases_to_verify(user)
     recent = list(patrols.recent(user))
     return Day(
@@ -149,4 +203,5 @@ def today(user, on: datetime.date | None = None) -> Day:
         cases=list(cases.select_related("category")[:CASES_SHOWN]), cases_total=cases.count(),
         patrols=recent, open_patrol=next((p for p in recent if p.ended_at is None), None),
         problems=list(sync.open_problems(user)[:50]),
-        categories=report_categories() if has_permission(user, "cases.report") else [])
+        categories=report_categories() if has_permission(user, "cases.report") else [],
+        form_groups=form_groups, forms_total=forms_total)

@@ -2,12 +2,13 @@
 
 The phone stores every change first (its outbox), each with a key it made itself, and sends
 the outbox in order when the connection returns. Each item is applied in its own
-transaction through the service that owns it (tasks, visits, cases, patrols) and answered
+transaction through the service that owns it (tasks, visits, cases, patrols, the
+catalogue's collection forms) and answered
 with a receipt (``SyncReceipt``) kept under its key:
 
 - ``applied``: done; the phone forgets the item.
-- ``conflict``: someone changed it first (a target another worker completed); nothing was
-  overwritten; the message says who and when.
+- ``conflict``: someone changed it first (a target another worker completed, a form's person
+  already answered); nothing was overwritten; the message says who and when.
 - ``refused``: wrong input, not allowed, not found; nothing was written.
 
 A key sent again (the answer was lost, the phone retries) gets the stored receipt back and
@@ -19,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from wangge.audit.services import record
-from wangge.core.refusals import Conflict, Invalid, NotFound, Refusal, require
+from wangge.core.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, require
 
 from ..models import SyncOutcome, SyncReceipt, TargetStatus
 from ..visits import service as visits
@@ -121,6 +123,30 @@ def _case(user, key: str, item: dict, token) -> dict:
     return {"case": case.code}
 
 
+def _form(user, key: str, item: dict, token) -> dict:
+    """One person of a collection form answered (采集表): the catalogue's ``fill`` writes it,
+    under the item's key namespaced per account, so a retry returns the first answer."""
+    from wangge.catalog.collection import fill
+    from wangge.catalog.collection.errors import FormError
+
+    p = _payload(item)
+    values = p.get("result") or {}
+    if not isinstance(values, dict):
+        raise Invalid(_("result: an object of field values is expected."), field="result")
+    target_id = _int(p.get("target"), "target")
+    try:
+        answer = fill.submit_answer(user, target_id, values,
+                                    key=visits.namespaced(user, key), token=token)
+    except FormError as exc:
+        raise visits.as_refusal(exc) from None
+    except Http404:
+        raise NotFound(_("No such form target in your area.")) from None
+    except PermissionDenied:
+        raise Forbidden(_("You may not answer collection forms.")) from None
+    return {"form_target": answer.target.pk, "form": answer.target.form_id,
+            "replayed": answer.replayed}
+
+
 def _patrol_start(user, key: str, item: dict, token) -> dict:
     p = _payload(item)
     patrol, _created = patrols.start_patrol(user, key=str(p.get("patrol") or key),
@@ -147,6 +173,7 @@ HANDLERS: dict[str, Callable[..., dict]] = {
     "target": _target,
     "visit": _visit,
     "case": _case,
+    "form": _form,
     "patrol_start": _patrol_start,
     "patrol_points": _patrol_points,
     "patrol_end": _patrol_end,

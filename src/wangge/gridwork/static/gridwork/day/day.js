@@ -1,7 +1,7 @@
 /* The grid worker's day — 网格员工作台: an outbox that keeps every change on the phone first.
  *
- * Every write (a target done, a visit, a quick case report, a patrol's start, points and
- * end) becomes an item {key, kind, payload, base_version?, label} with a key made here, is
+ * Every write (a target done, a form's person answered, a visit, a quick case report, a
+ * patrol's start, points and end) becomes an item {key, kind, payload, base_version?, label} with a key made here, is
  * stored in localStorage, and is then sent to the server's sync endpoint in order: on load,
  * when the connection returns and every 30 s. The server answers each key with a receipt;
  * applied items leave the outbox, conflicts and refusals leave it too but are listed with the
@@ -100,7 +100,7 @@
         var sent = batch.filter(function (i) { return i.key === r.key; })[0];
         if (r.outcome !== "applied") {
           addProblem(r.key, r.outcome, r.message, (sent && sent.label) || (r.detail && r.detail.label) || "");
-        } else if (sent && (sent.kind === "target" || sent.kind === "visit")) {
+        } else if (sent && (sent.kind === "target" || sent.kind === "visit" || sent.kind === "form")) {
           sentList.push({ kind: sent.kind, target: sent.payload.target, person: sent.payload.person,
                           tag: sent.payload.tag });
         }
@@ -142,6 +142,7 @@
 
   function rowOf(i) {
     if (i.kind === "target") return document.querySelector('li.target[data-target="' + i.target + '"]');
+    if (i.kind === "form") return document.querySelector('li.form-target[data-form-target="' + i.target + '"]');
     if (i.kind === "visit") return document.querySelector('li.visit[data-person="' + i.person + '"][data-tag="' + i.tag + '"]');
     return null;
   }
