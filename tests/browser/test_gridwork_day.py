@@ -50,6 +50,7 @@ def done(targets) -> dict[int, str]:
 
 
 def complete(page, target, residents: str) -> None:
+    page.click(f"[data-testid=open-{target.pk}]")  # each form is folded under its target
     form = page.locator(f"[data-testid=quick-{target.pk}]")
     form.locator("input[name='r.residents_present']").fill(residents)
     form.locator("select[name='r.gas_safety_hazard']").select_option("no")
@@ -165,6 +166,7 @@ def test_phone_answers_a_collection_form_offline(request, tmp_path):
     page.goto(f"{server.url}/gridwork/day/")
     page.context.set_offline(True)
     page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    page.click(f"[data-testid=form-open-{target.pk}]")
     quick = page.locator(f"[data-testid=form-quick-{target.pk}]")
     quick.locator("input[name='r.health_note']").fill("血压偏高")
     quick.locator("select[name='r.living_alone']").select_option("yes")

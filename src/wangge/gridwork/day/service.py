@@ -24,9 +24,8 @@ from ..models import Patrol, SyncReceipt, Task, TaskTarget
 from ..visits import service as visits
 from . import patrols, sync
 
-# Every task's targets are answered on the day page itself, so they can be done without
-# signal; a task asking more than this many fields folds its form away until opened.
-QUICK_FIELDS_OPEN = 3
+# Every target is answered on the day page itself, so it can be done without signal; each
+# form stays folded under its target until tapped, so a list of a hundred stays short.
 TARGETS_SHOWN = 200
 # Form targets shown on the page (the rest on the catalogue's own to-do list).
 FORM_TARGETS_SHOWN = 100
@@ -53,10 +52,6 @@ class TaskGroup:
     targets: list[TaskTarget] = field(default_factory=list)
     quick: list[QuickField] | None = None  # None: personal fields, open the target page
 
-    @property
-    def folded(self) -> bool:
-        return self.quick is not None and len(self.quick) > QUICK_FIELDS_OPEN
-
 
 @dataclass(frozen=True)
 class FormItem:
@@ -65,10 +60,6 @@ class FormItem:
     target: FormTarget
     label: str  # the masked name and the grid, as the form's own to-do list shows them
     quick: list[QuickField] | None  # None: a protected field is asked, open its own page
-
-    @property
-    def folded(self) -> bool:
-        return self.quick is not None and len(self.quick) > QUICK_FIELDS_OPEN
 
 
 @dataclass
