@@ -248,3 +248,25 @@ def test_page_endpoint_and_token_api(campaign, grid_worker, handler):
     page.force_login(handler)
     assert page.post("/gridwork/day/sync/", "[]", content_type="application/json",
                      HTTP_X_CSRFTOKEN=token).status_code in (302, 403)
+
+
+def test_starting_a_patrol_ends_one_left_open_at_its_last_fix(grid_worker):
+    first = {"key": "start-key-00011", "kind": "patrol_start",
+             "payload": {"patrol": "patrol-left-open", "started_at": T0.isoformat()}}
+    fixes = {"key": "points-key-0011", "kind": "patrol_points",
+             "payload": {"patrol": "patrol-left-open",
+                         "points": [fix(0, 117.0, 36.6), fix(600, 117.001, 36.6)]}}
+    later = T0 + datetime.timedelta(hours=3)
+    second = {"key": "start-key-00012", "kind": "patrol_start",
+              "payload": {"patrol": "patrol-next-one", "started_at": later.isoformat()}}
+    assert [r.outcome for r in sync(grid_worker, [first, fixes, second])] == ["applied"] * 3
+    left, current = Patrol.objects.order_by("started_at")
+    # Ended at its last fix (10 minutes in), not when the next one began three hours later.
+    assert left.ended_at == T0 + datetime.timedelta(seconds=600)
+    assert current.ended_at is None
+    # The stop the phone sends late changes nothing.
+    end = {"key": "end-key-0000011", "kind": "patrol_end",
+           "payload": {"patrol": "patrol-left-open", "ended_at": later.isoformat()}}
+    assert sync(grid_worker, [end])[0].outcome == "applied"
+    left.refresh_from_db()
+    assert left.ended_at == T0 + datetime.timedelta(seconds=600)

@@ -100,6 +100,7 @@ def start_patrol(user, *, key: str, started_at=None, note: str = "",
         raise Forbidden(_("Your account is bound to no area; patrols are kept per grid."))
     try:
         with transaction.atomic():
+            _close_left_open(user, at, stored_key)
             patrol = Patrol.objects.create(worker=user, region=user.region,
                                            region_path=user.region.path, started_at=at,
                                            client_key=stored_key, note=note)
@@ -110,6 +111,20 @@ def start_patrol(user, *, key: str, started_at=None, note: str = "",
             raise
         return existing, False
     return patrol, True
+
+
+def _close_left_open(user, before: datetime.datetime, new_key: str) -> None:
+    """End the worker's patrols still open when she starts another (the phone lost the
+    stop, or she forgot it): at their last fix, or their start when none came, so the
+    hours counted are the ones the track shows."""
+    for patrol in (Patrol.objects.select_for_update()
+                   .filter(worker=user, ended_at__isnull=True, started_at__lte=before)):
+        last = patrol.points.order_by("-at").values_list("at", flat=True).first()
+        patrol.ended_at = min(max(last or patrol.started_at, patrol.started_at), before)
+        patrol.save(update_fields=["ended_at"])
+        record("gridwork.patrol.end", patrol, detail={
+            "points": patrol.point_count, "distance_m": round(patrol.distance_m, 1),
+            "closed_by_next": new_key.rsplit(":", 1)[-1]})
 
 
 def _clean_points(points) -> list[TrackPoint]:
