@@ -155,4 +155,4 @@ def campaign(handler, admitted_item, tree, homes):  # noqa: F811 — the importe
 
 
 # The known city of the workload and staffing tests (test_workload.py, test_staffing.py).
-from tests.gridwork.staffing_city import city  # noqa: E402, F401
+from tests.gridwork.staffing_city import city, command  # noqa: E402, F401

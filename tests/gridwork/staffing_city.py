@@ -188,3 +188,14 @@ def city(tree, settings) -> City:
     for day in range(1, 11):
         c.patrol(E1, w["e1"], at(day, 8), 3)
     return c
+
+
+@pytest.fixture
+def command(city):
+    """The district's command centre: reads every grid of the known city."""
+    return make_user("lx_cmd", Role.COMMAND, city.tree["370102"])
+
+
+def by_key(rows) -> dict:
+    """Rows of a workload or staffing table by their key (a worker's or an area's)."""
+    return {r["key"]: r for r in rows}

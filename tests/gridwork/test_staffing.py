@@ -25,6 +25,7 @@ from tests.gridwork.staffing_city import (
     W1,
     W2,
     WEST,
+    by_key,
 )
 from wangge.accounts.roles import Role
 from wangge.audit.models import AuditRecord
@@ -42,18 +43,9 @@ def _english():
         yield
 
 
-@pytest.fixture
-def command(city):
-    return make_user("lx_cmd", Role.COMMAND, city.tree["370102"])
-
-
-def _by_key(rows) -> dict:
-    return {r["key"]: r for r in rows}
-
-
 def test_needed_workers_per_community_by_hand(city, command):
     data = service.staffing(command, STREET, month=MAY).as_json()
-    rows = _by_key(data["communities"])
+    rows = by_key(data["communities"])
     # West: 602 ÷ 400 + 380 ÷ 400 = 2.455 households-wise (hours far less) → 3; it has 2.
     assert (rows[WEST]["needed"], rows[WEST]["workers"], rows[WEST]["gap"]) == (3, 2, 1)
     assert rows[WEST]["households"] == 982 and rows[WEST]["overloaded"] == 1
@@ -64,7 +56,7 @@ def test_needed_workers_per_community_by_hand(city, command):
 
 
 def test_grid_loads_by_hand(city, command):
-    grids = _by_key(service.staffing(command, STREET, month=MAY).as_json()["grids"])
+    grids = by_key(service.staffing(command, STREET, month=MAY).as_json()["grids"])
     assert grids[W1]["load"] == pytest.approx(602 / 400, abs=0.01)
     assert grids[W1]["status"] == "overloaded"
     assert grids[W2]["load"] == pytest.approx(380 / 400, abs=0.01)
@@ -78,7 +70,7 @@ def test_grid_loads_by_hand(city, command):
 def test_a_grid_without_a_worker_is_flagged(city, command):
     city.workers["e2"].is_active = False
     city.workers["e2"].save()
-    grids = _by_key(service.staffing(command, STREET, month=MAY).as_json()["grids"])
+    grids = by_key(service.staffing(command, STREET, month=MAY).as_json()["grids"])
     assert grids[E2]["workers"] == 0 and grids[E2]["load"] is None
     assert grids[E2]["status"] == "no_worker"
     assert norms.load_status(None) == "no_worker" and norms.load_status(1.21) == "overloaded"

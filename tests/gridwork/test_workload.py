@@ -24,6 +24,7 @@ from tests.gridwork.staffing_city import (
     W1_HOURS,
     W2,
     WEST,
+    by_key,
 )
 from wangge.accounts.roles import Role
 from wangge.core.refusals import Forbidden, Invalid, NotFound
@@ -38,20 +39,11 @@ def _english():
         yield
 
 
-@pytest.fixture
-def command(city):
-    return make_user("lx_cmd", Role.COMMAND, city.tree["370102"])
-
-
-def _by_key(rows) -> dict:
-    return {r["key"]: r for r in rows}
-
-
 def test_workload_per_worker_by_hand(city, command):
     data = service.workload(command, STREET, month=MAY).as_json()
     assert data["period"] == {"start": "2026-05-01", "end": "2026-05-31", "days": 31}
     assert data["capacity_hours"] == pytest.approx(CAPACITY, abs=0.01)
-    workers = _by_key(data["workers"])
+    workers = by_key(data["workers"])
     assert set(workers) == {"w1", "w2", "e1", "e2"}
     w1 = workers["w1"]
     assert {k: w1[k] for k in ("cases_found", "fixed_on_spot", "verifications",
@@ -72,7 +64,7 @@ def test_workload_per_worker_by_hand(city, command):
 
 
 def test_workload_per_grid_counts_work_where_it_lies(city, command):
-    grids = _by_key(service.workload(command, STREET, month=MAY).as_json()["grids"])
+    grids = by_key(service.workload(command, STREET, month=MAY).as_json()["grids"])
     assert list(grids) == [W1, W2, E1, E2]
     w1 = grids[W1]
     # w2's verification of a W1 case counts for W1; the resident's reports and the staff
@@ -87,10 +79,10 @@ def test_workload_per_grid_counts_work_where_it_lies(city, command):
 
 def test_a_period_outside_the_work_is_empty_and_bad_periods_are_refused(city, command):
     april = service.workload(command, STREET, month="2026-04").as_json()
-    w1 = _by_key(april["workers"])["w1"]
+    w1 = by_key(april["workers"])["w1"]
     assert (w1["cases_found"], w1["targets_done"], w1["patrols"]) == (1, 3, 1)
     days = service.workload(command, STREET, start="2026-05-05", end="2026-05-06").as_json()
-    w1 = _by_key(days["workers"])["w1"]
+    w1 = by_key(days["workers"])["w1"]
     assert (w1["cases_found"], w1["fixed_on_spot"], w1["patrols"]) == (2, 0, 2)
     with pytest.raises(Invalid) as bad:
         service.workload(command, STREET, month="2026-13")
@@ -152,7 +144,7 @@ def test_the_api(city, command):
     client = english_client(command)
     ok = client.get("/api/v1/gridwork/staffing/workload", {"node": STREET, "month": MAY})
     assert ok.status_code == 200
-    assert _by_key(ok.json()["workers"])["w1"]["cases_found"] == 6
+    assert by_key(ok.json()["workers"])["w1"]["cases_found"] == 6
     bad = client.get("/api/v1/gridwork/staffing/workload", {"month": "2026-5x"})
     assert bad.status_code == 422 and bad.json()["field"] == "month"
     assert english_client(city.resident).get(
@@ -164,8 +156,8 @@ def test_the_api(city, command):
 
 def test_every_case_event_time_is_in_the_local_day(city, command):
     """A report at 23:00 local time on 30 April is April's, though it is 15:00 UTC."""
-    w1 = _by_key(service.workload(command, W1, start="2026-04-30",
+    w1 = by_key(service.workload(command, W1, start="2026-04-30",
                                   end="2026-04-30").as_json()["workers"])["w1"]
     assert w1["cases_found"] == 1
     may_first = service.workload(command, W1, start="2026-05-01", end="2026-05-01")
-    assert _by_key(may_first.as_json()["workers"])["w1"]["cases_found"] == 0
+    assert by_key(may_first.as_json()["workers"])["w1"]["cases_found"] == 0
