@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_user
@@ -106,7 +106,8 @@ def test_expired_revoked_and_bogus_tokens_are_refused(tree, admin_user):
     token, secret = issue_token(None, username="hotline", name="t", scopes=["regions:read"])
     c = Client()
     assert c.get("/api/v1/regions/370102001", **_bearer(secret)).status_code == 200
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    token.expires_at = timezone.now() - timedelta(seconds=1)
+    token.save(update_fields=["expires_at"])
     assert c.get("/api/v1/regions/370102001", **_bearer(secret)).status_code == 401
     token2, secret2 = issue_token(None, username="hotline", name="t2", scopes=["regions:read"])
     admin = Client()
@@ -161,3 +162,41 @@ def test_openapi_document_is_served_locally(admin_user):
     docs = c.get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in docs
     assert "cdn." not in docs
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_the_trust_period(tree,
+                                                                               monkeypatch):
+    """A server process trusts a token it has read for TOKEN_TRUST_SECONDS; a revocation or
+    a deactivated account made elsewhere (here: a bulk update, which sends no signal to
+    this process) is refused as soon as that period is over."""
+    from wangge.accounts.auth import TOKEN_TRUST_SECONDS
+    from wangge.core import memo
+
+    owner = make_user("hotline", Role.COMMAND, tree["370102001"])
+    token, secret = issue_token(None, username="hotline", name="t", scopes=["regions:read"])
+    c = Client()
+    assert c.get("/api/v1/regions/370102001", **_bearer(secret)).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    now = memo.time.monotonic()
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now + TOKEN_TRUST_SECONDS + 0.1)
+    assert c.get("/api/v1/regions/370102001", **_bearer(secret)).status_code == 401
+
+    _, secret2 = issue_token(None, username="hotline", name="t2", scopes=["regions:read"])
+    assert c.get("/api/v1/regions/370102001", **_bearer(secret2)).status_code == 200
+    type(owner).objects.filter(pk=owner.pk).update(is_active=False)
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now + 2 * TOKEN_TRUST_SECONDS + 0.2)
+    assert c.get("/api/v1/regions/370102001", **_bearer(secret2)).status_code == 401
+
+
+def test_what_one_request_caches_on_its_user_does_not_reach_the_next(tree):
+    """Requests with the same token share the memory of the token, not the user object."""
+    from wangge.accounts.auth import TokenAuth
+
+    make_user("hotline", Role.COMMAND, tree["370102001"])
+    _, secret = issue_token(None, username="hotline", name="t", scopes=["regions:read"])
+    auth = TokenAuth()
+    first = auth.authenticate(RequestFactory().get("/"), secret)
+    first.marked_by_first_request = True
+    second = auth.authenticate(RequestFactory().get("/"), secret)
+    assert second is not first and second.pk == first.pk
+    assert not hasattr(second, "marked_by_first_request")

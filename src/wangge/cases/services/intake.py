@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts.permissions import has_permission
 from wangge.accounts.roles import Role
 from wangge.audit.services import record
-from wangge.core import clock
+from wangge.core import clock, rows
 from wangge.core.memo import Snapshot
 from wangge.core.phones import PhoneError, mask_digits, phone_digits
 from wangge.figures import recorder as figures
@@ -118,28 +118,37 @@ def submit_case(actor, data: CaseInput) -> tuple[Case, bool]:
     (``created`` False), also when the two arrive at the same moment: the key is unique in
     the database and the loser of the race reads the winner's case. The same key with
     different content is refused (409) rather than silently answered with the old case.
+
+    Nearly every submission is new, so the key is not looked up first: the unique key
+    refuses the insert of a retry, and the retry then reads the case it repeats. A retry
+    that no longer passes the checks (its photos are attached by now, its category closed
+    since) is answered with its case too, not with the refusal.
     """
     if not has_permission(actor, "cases.report"):
         raise CaseForbidden(_("your role may not report cases"))
     key = _namespaced_key(actor, data.idempotency_key)
     fingerprint = _fingerprint(data)
-    if key is not None:
-        existing = Case.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return _replay(existing, data.idempotency_key, fingerprint), False
-    checked = _validate(actor, data)
+    try:
+        checked = _validate(actor, data)
+    except (CaseInvalid, CaseForbidden):
+        existing = _case_with_key(key)
+        if existing is None:
+            raise
+        return _replay(existing, data.idempotency_key, fingerprint), False
     case = _prepare(actor, data, checked, key, fingerprint)
     try:
         with transaction.atomic():
             case = _create(actor, data, checked, case)
     except IntegrityError:
-        if key is None:
-            raise
-        existing = Case.objects.filter(idempotency_key=key).first()
+        existing = _case_with_key(key)
         if existing is None:
             raise
         return _replay(existing, data.idempotency_key, fingerprint), False
     return case, True
+
+
+def _case_with_key(key: str | None) -> Case | None:
+    return Case.objects.filter(idempotency_key=key).first() if key is not None else None
 
 
 def _load_active_categories() -> dict[str, Category]:
@@ -297,8 +306,12 @@ def _place(actor, data: CaseInput) -> _Place:
                 raise CaseInvalid(_("grid: the point lies in grid %(found)s, not %(named)s")
                                   % {"found": found.grid.code, "named": named.code},
                                   field="grid")
-            region = named or Region.objects.defer("geometry").get(code=found.grid.code)
-            return _Place(region, found.lon, found.lat, True, detail={"grid": region.code})
+            # A grid deleted since this process indexed it (for at most a second) is passed
+            # over like a point in no grid.
+            region = named or rows.fetch_one(Region, "code", found.grid.code,
+                                             skip=("geometry",))
+            if region is not None:
+                return _Place(region, found.lon, found.lat, True, detail={"grid": region.code})
         detail = {"outside_grids": True}
         if found.nearest is not None:
             detail["nearest"] = {"code": found.nearest.code, "name": found.nearest.name,
@@ -423,18 +436,18 @@ def _create(actor, data: CaseInput, checked: _Checked, case: Case) -> Case:
     now = case.step_started_at
     place = checked.place
     case.code = _next_code(now)
-    case.save()
+    rows.insert(case)
     detail = {"source": checked.source, **place.detail}
     if case.route:
         detail["route"] = case.route
-    report = CaseEvent.objects.create(**event_for(
-        case, actor, "report", "", State.REPORTED, now, note=place.note, detail=detail))
+    report = rows.insert(CaseEvent(**event_for(
+        case, actor, "report", "", State.REPORTED, now, note=place.note, detail=detail)))
     evidence_event = report
     if data.self_handled:
-        evidence_event = CaseEvent.objects.create(**event_for(
+        evidence_event = rows.insert(CaseEvent(**event_for(
             case, actor, "self_handle", State.REPORTED, State.HANDLED, now,
             note=data.note.strip() or _("Handled on the spot by the reporting grid worker."),
-            detail={"evidence": checked.photos}))
+            detail={"evidence": checked.photos})))
     figures.record(None, Facts.of(case),
                    [report] if evidence_event is report else [report, evidence_event])
     if checked.photos:
