@@ -30,6 +30,11 @@ What it does, in order, all on this machine (loopback only):
    is retried with the same key (that is what the key is for), at most twice.
    ``cases_per_s`` is N over the wall time from the first request to the last answer;
    ``p50_ms``/``p99_ms`` are per-case latencies as the client saw them.
+   Before them, the stack floor: ``--floor-requests`` (default 2,000) of the same
+   submissions, each naming a category that does not exist and carrying no idempotency
+   key, so each is authenticated, parsed and refused (422) before intake touches the
+   database. Its rate and CPU per request (``stack_floor``) are what the HTTP server,
+   Django, the API layer and the client cost alone: a bound no intake on this stack beats.
 6. The servers are stopped; then exactly N cases must exist, N ``report`` timeline lines and
    N ``cases.report`` audit records, and ``audit verify`` must find the hash chain intact.
 
@@ -295,8 +300,12 @@ class Outcome:
 
 
 def drive(port: int, token: str, planned: list[Planned], clients: int,
-          max_seconds: float) -> tuple[Outcome, float]:
-    """POST every planned case from ``clients`` threads; returns the outcome and wall time."""
+          max_seconds: float, refused: bool = False) -> tuple[Outcome, float]:
+    """POST every planned case from ``clients`` threads; returns the outcome and wall time.
+
+    ``refused``: every submission is expected to be refused with 422 (the stack floor);
+    ``created`` then counts those refusals.
+    """
     outcome = Outcome()
     counter = itertools.count()
     base = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
@@ -311,7 +320,7 @@ def drive(port: int, token: str, planned: list[Planned], clients: int,
             if i >= len(planned):
                 break
             case = planned[i]
-            headers = {**base, "Idempotency-Key": case.key}
+            headers = {**base, "Idempotency-Key": case.key} if case.key else base
             started = time.perf_counter()
             for attempt in range(3):
                 try:
@@ -330,6 +339,13 @@ def drive(port: int, token: str, planned: list[Planned], clients: int,
             if data is None:
                 continue
             latencies.append(time.perf_counter() - started)
+            if refused:
+                if response.status == 422:
+                    with outcome.lock:
+                        outcome.created += 1
+                else:
+                    outcome.note(f"floor {i}: HTTP {response.status}, not 422: {data[:200]!r}")
+                continue
             # 200 answers a retry whose first attempt was filed after all: still one case.
             if response.status != 201 and not (response.status == 200 and attempt > 0):
                 outcome.note(f"case {i}: HTTP {response.status}: {data[:300]!r}")
@@ -356,6 +372,39 @@ def drive(port: int, token: str, planned: list[Planned], clients: int,
     for thread in threads:
         thread.join()
     return outcome, time.perf_counter() - started
+
+
+FLOOR_CATEGORY = "bench.no-such-category"
+
+
+def stack_floor(servers, token: str, planned: list[Planned], clients: int,
+                max_seconds: float) -> dict:
+    """The same submissions, each naming a category that does not exist: authenticated,
+    parsed and refused (422) before intake reads or writes a row. What the HTTP server,
+    Django, the API layer and the client cost per request, timed on the same servers: no
+    intake on this stack can be faster than this."""
+    bodies = []
+    for case in planned:
+        body = json.loads(case.body)
+        body["category"] = FLOOR_CATEGORY
+        # No idempotency key: a refused submission with a key also asks whether that key
+        # filed a case already (a retry is answered with its case), one query the floor
+        # leaves out.
+        bodies.append(Planned(json.dumps(body, ensure_ascii=False).encode(), "", case.grid))
+    cpu_server0, cpu_client0 = _server.cpu_seconds(servers.pids), time.process_time()
+    outcome, wall = drive(servers.port, token, bodies, clients, max_seconds, refused=True)
+    cpu_server = _server.cpu_seconds(servers.pids) - cpu_server0
+    cpu_client = time.process_time() - cpu_client0
+    n = max(outcome.created, 1)
+    return {
+        "requests": outcome.created,
+        "errors": outcome.errors,
+        "per_s": round(outcome.created / wall, 1) if wall > 0 else None,
+        "p50_ms": percentile_ms(outcome.latencies, 50),
+        "server_cpu_ms": round(cpu_server / n * 1000, 3),
+        "client_cpu_ms": round(cpu_client / n * 1000, 3),
+        "messages": outcome.messages,
+    }
 
 
 def machine_busy() -> tuple[int, int]:
@@ -411,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="M", help="demo city size (default M)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--raw-rows", type=int, help="rows of the raw INSERT loop (default N)")
+    parser.add_argument("--floor-requests", type=int, default=2000,
+                        help="refused submissions timed first as the stack floor "
+                             "(default 2000; 0 skips)")
     parser.add_argument("--max-seconds", type=float, default=300,
                         help="stop sending after this long (default 300)")
     parser.add_argument("--profile", metavar="FILE",
@@ -453,6 +505,15 @@ def main(argv: list[str] | None = None) -> int:
         categories = leaf_categories(servers.port, city["token"])
         planned = plan_cases(args.cases, args.size, args.seed, categories)
         say(f"{len(planned):,} cases planned over {len(categories)} categories")
+
+        floor = stack_floor(servers, city["token"], planned[:args.floor_requests],
+                            args.clients, args.max_seconds) if args.floor_requests else None
+        if floor is not None:
+            say(f"stack floor (refused before intake): {floor['requests']:,} requests → "
+                f"{floor['per_s']:,} per s; CPU per request: servers {floor['server_cpu_ms']} "
+                f"ms, client {floor['client_cpu_ms']} ms")
+            for message in floor.pop("messages"):
+                say(f"  floor error: {message}")
 
         spy = None
         if args.profile:
@@ -505,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         meets = cases_per_s >= target["cases_per_s"] and (
             "p99_ms" not in target or (p99 is not None and p99 < target["p99_ms"]))
         ok = (outcome.errors == 0 and outcome.created == args.cases == done
+              and (floor is None or floor["errors"] == 0)
               and outcome.misplaced == 0 and checks["counts_ok"] and checks["audit_ok"])
         result = {
             "bench": "intake",
@@ -539,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_bound_cases_per_s": round((os.cpu_count() or 1) * 1000 / cpu_ms, 1)
             if cpu_ms > 0 else None,
             "machine_busy_share": round((busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1), 3),
+            "stack_floor_per_s": floor["per_s"] if floor else None,
+            "stack_floor": floor,
             "cpus": os.cpu_count(),
             "load_average_before": round(load_before[0], 2),
             "wall_s": round(wall, 3),

@@ -191,12 +191,18 @@ def test_a_token_revoked_by_another_process_is_refused_within_the_trust_period(t
 def test_what_one_request_caches_on_its_user_does_not_reach_the_next(tree):
     """Requests with the same token share the memory of the token, not the user object."""
     from wangge.accounts.auth import TokenAuth
+    from wangge.audit.context import reset_actor, set_actor
 
     make_user("hotline", Role.COMMAND, tree["370102001"])
     _, secret = issue_token(None, username="hotline", name="t", scopes=["regions:read"])
     auth = TokenAuth()
-    first = auth.authenticate(RequestFactory().get("/"), secret)
-    first.marked_by_first_request = True
-    second = auth.authenticate(RequestFactory().get("/"), secret)
+    # Called outside a request, authenticate's "who is acting" must not outlive the test.
+    before = set_actor(None)
+    try:
+        first = auth.authenticate(RequestFactory().get("/"), secret)
+        first.marked_by_first_request = True
+        second = auth.authenticate(RequestFactory().get("/"), secret)
+    finally:
+        reset_actor(before)
     assert second is not first and second.pk == first.pk
     assert not hasattr(second, "marked_by_first_request")
