@@ -166,14 +166,16 @@ def routing_rules() -> int:
 RAW_TABLE = "bench_raw_case"
 
 
-def raw_insert_rate(rows: int, seed: int) -> tuple[float, float]:
+def raw_insert_rate(rows: int, seed: int) -> tuple[float, float, float | None]:
     """Rows per second of one client inserting ``rows`` rows one statement and one commit
-    at a time (see the module docstring); returns (rows/s, seconds)."""
+    at a time (see the module docstring); returns (rows/s, seconds, PostgreSQL's CPU
+    milliseconds per row — None on SQLite, which runs inside this process)."""
     from django.db import connection
 
     connection.ensure_connection()
     sqlite = connection.vendor == "sqlite"
     raw = connection.connection  # the driver's own connection, in autocommit
+    backend = [] if sqlite else [raw.info.backend_pid]
     ph = "?" if sqlite else "%s"
     ts_type = "text" if sqlite else "timestamptz"
     id_col = ("integer primary key autoincrement" if sqlite
@@ -196,6 +198,7 @@ def raw_insert_rate(rows: int, seed: int) -> tuple[float, float]:
     lons = rng.uniform(116.8, 117.3, rows).tolist()
     lats = rng.uniform(36.5, 36.8, rows).tolist()
     run = uuid.uuid4().hex[:8]
+    db_cpu0 = _server.cpu_seconds(backend)
     t = time.perf_counter()
     for i in range(rows):
         now = datetime.now(UTC)
@@ -206,6 +209,7 @@ def raw_insert_rate(rows: int, seed: int) -> tuple[float, float]:
             1000 + i % 3000, f"37.3701.370102.370102004.370102004001.{370102004001001 + i % 50}.",
             now.isoformat() if sqlite else now, f"{run}:{i}"))
     elapsed = time.perf_counter() - t
+    db_cpu_ms = None if sqlite else (_server.cpu_seconds(backend) - db_cpu0) / rows * 1000
     cur.execute(f"SELECT count(*) FROM {RAW_TABLE}")  # noqa: S608 -- a constant name
     (count,) = cur.fetchone()
     if count != rows:
@@ -213,7 +217,7 @@ def raw_insert_rate(rows: int, seed: int) -> tuple[float, float]:
     cur.execute(f"DROP TABLE {RAW_TABLE}")
     cur.close()
     connection.close()
-    return rows / elapsed, elapsed
+    return rows / elapsed, elapsed, db_cpu_ms
 
 
 # -- the cases to file -----------------------------------------------------------------------
@@ -490,9 +494,10 @@ def main(argv: list[str] | None = None) -> int:
         setup_s = time.perf_counter() - t
         say(f"database, city, defaults and token ready in {setup_s:.1f} s")
 
-        raw_per_s, raw_s = raw_insert_rate(raw_rows, args.seed)
+        raw_per_s, raw_s, raw_db_cpu_ms = raw_insert_rate(raw_rows, args.seed)
         say(f"raw single-row INSERT loop: {raw_rows:,} rows in {raw_s:.2f} s → "
-            f"{raw_per_s:,.0f} rows/s")
+            f"{raw_per_s:,.0f} rows/s"
+            + (f"; PostgreSQL CPU {raw_db_cpu_ms:.3f} ms per row" if raw_db_cpu_ms else ""))
 
         env = {**os.environ, "DATABASE_URL": database_url, "WANGGE_VAR_DIR": str(var_dir),
                "WANGGE_DB_CONN_MAX_AGE": "600", "WANGGE_DEBUG": "0"}
@@ -585,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_ms": round(max(outcome.latencies) * 1000, 2) if outcome.latencies else None,
             "raw_insert_per_s": round(raw_per_s, 1),
             "raw_rows": raw_rows,
+            "raw_db_cpu_ms_per_row": round(raw_db_cpu_ms, 3) if raw_db_cpu_ms else None,
             "ratio": round(ratio, 4) if ratio is not None else None,
             "created": outcome.created,
             "errors": outcome.errors,
