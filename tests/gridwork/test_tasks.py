@@ -307,6 +307,13 @@ def test_reopen_sends_back_and_next_facts_win(campaign, grid_worker, community_s
     assert TaskTally.objects.get(task=campaign, region=tree["370102"]).done == 0
     with pytest.raises(Conflict, match="still to do"):
         service.reopen_target(community_staff, target.pk, "again")
+    # A late retry of the answer that was sent back does not put it back.
+    with pytest.raises(Conflict, match="sent back"):
+        service.complete_target(grid_worker, target.pk, status="done",
+                                result={"residents_present": "30", "gas_safety_hazard": "no"},
+                                idempotency_key="first")
+    target.refresh_from_db()
+    assert target.status == "pending" and target.version == 2
     service.complete_target(grid_worker, target.pk, status="done",
                             result={"residents_present": "3", "gas_safety_hazard": "no"},
                             idempotency_key="second")

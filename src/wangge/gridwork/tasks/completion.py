@@ -143,8 +143,14 @@ def complete_target(user, target_id, *, status: str, result: dict | None, note: 
                       % {"n": KEY_MAX}, field="idempotency_key")
     with transaction.atomic():
         target = _locked_target(user, target_id)
-        if target.idempotency_key == key and target.status != TargetStatus.PENDING:
-            return TargetOutcome(target=target, applied=False, replayed=True)
+        if target.idempotency_key == key:
+            if target.status != TargetStatus.PENDING:
+                return TargetOutcome(target=target, applied=False, replayed=True)
+            # The answer this key carried was sent back since: a late retry of it must not
+            # put the wrong answer back.
+            raise Conflict(_("%(label)s was sent back to be done again after this answer "
+                             "was recorded; nothing was changed. Send a new answer.")
+                           % {"label": target.label or target.object_id})
         task = Task.objects.select_related("department").get(pk=target.task_id)
         if task.status != TaskStatus.LAUNCHED:
             raise Conflict(_("The task %(title)s is %(status)s: its targets cannot be "
@@ -202,10 +208,10 @@ def reopen_target(user, target_id, note: str, token=None) -> TaskTarget:
         target.note = text
         target.done_at = None
         target.done_by = None
-        target.idempotency_key = ""
+        # The key of the answer sent back stays: a late retry of that answer is refused
+        # (see complete_target), and the next answer brings its own key.
         target.version += 1
-        target.save(update_fields=["status", "note", "done_at", "done_by",
-                                   "idempotency_key", "version"])
+        target.save(update_fields=["status", "note", "done_at", "done_by", "version"])
         record("gridwork.target.reopen", target, actor=_actor(user), detail={
             "task": task.pk, "period": target.period, "was": was, "note": text,
             "version": target.version})
