@@ -5,7 +5,8 @@ The server is gunicorn (the production WSGI server we deploy behind a proxy): a 
 binds the socket and forks ``workers`` worker processes, each answering with its own
 persistent database connection. The socket is bound here, before gunicorn starts, and handed
 over as an inherited file descriptor: the port is free and ours, with no window in which
-another process could take it. ``_gunicorn_conf.py`` warms each worker before it accepts.
+another process could take it. The production settings (``wangge.config.gunicorn``) warm
+each worker before it accepts; the command line sets the socket and the worker count.
 
 Not a benchmark itself (the leading underscore makes ``scripts/run-bench.sh`` skip it).
 """
@@ -23,9 +24,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wangge.config.gunicorn import WARM_LINE  # what each worker prints once it is warm
+
 BENCH_DIR = Path(__file__).resolve().parent
 CHECKOUT = BENCH_DIR.parent
-GUNICORN_CONF = BENCH_DIR / "_gunicorn_conf.py"
+GUNICORN_CONF = "python:wangge.config.gunicorn"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -76,7 +79,7 @@ def start(env: dict[str, str], *, workers: int, log_path: Path, worker_class: st
     first, so the first timed request does not pay for imports or index building)."""
     sock = _loopback_socket()
     port = sock.getsockname()[1]
-    cmd = [*gunicorn_command(), "--config", str(GUNICORN_CONF),
+    cmd = [*gunicorn_command(), "--config", GUNICORN_CONF,
            "--bind", f"fd://{sock.fileno()}", "--workers", str(workers),
            "--worker-class", worker_class, "--threads", str(threads),
            "--chdir", str(CHECKOUT), "wangge.config.wsgi:application"]
@@ -115,7 +118,7 @@ def start(env: dict[str, str], *, workers: int, log_path: Path, worker_class: st
 
 def _warm_workers_ready(log_path: Path) -> int:
     try:
-        return log_path.read_text(errors="replace").count("wangge-bench: worker warm")
+        return log_path.read_text(errors="replace").count(WARM_LINE)
     except FileNotFoundError:
         return 0
 
