@@ -219,14 +219,18 @@ class TaskTarget(models.Model):
 
     scope_path_field = "region_path"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="targets")
+    # No single-column indexes on task and assignee: the composite indexes below lead with
+    # them, and every extra index is written once per target of a 500,000-target launch.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="targets",
+                             db_index=False)
     period = models.CharField(max_length=10, blank=True, default="")
     object_id = models.BigIntegerField()
     label = models.CharField(max_length=200, blank=True)
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
     region_path = models.CharField(max_length=400)
     assignee = models.ForeignKey("accounts.User", null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="grid_targets")
+                                 on_delete=models.SET_NULL, related_name="grid_targets",
+                                 db_index=False)
     status = models.CharField(max_length=8, choices=TargetStatus.choices,
                               default=TargetStatus.PENDING)
     due_on = models.DateField(null=True, blank=True)
