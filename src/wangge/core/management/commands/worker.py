@@ -1,4 +1,5 @@
-"""``wangge worker [--once]``: run every background job on its schedule (see core.jobs)."""
+"""``wangge worker [--once] [--lane quick|long]``: run the background jobs on their schedule
+(see core.jobs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from wangge.audit.context import Actor, acting_as
-from wangge.core.jobs import JOBS
+from wangge.core.jobs import LANES, jobs_of
 from wangge.core.loop import repeat
 
 log = logging.getLogger(__name__)
@@ -21,13 +22,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run each job once and exit")
+        parser.add_argument("--lane", choices=LANES,
+                            help="only the jobs of this lane: run `--lane quick` and `--lane "
+                                 "long` in two processes so a long linkage or import never "
+                                 "holds up the figures and escalation (default: every job)")
 
-    def handle(self, *args, once=False, **options):
-        due = dict.fromkeys((job.name for job in JOBS), 0.0)
+    def handle(self, *args, once=False, lane=None, **options):
+        jobs = jobs_of(lane)
+        due = dict.fromkeys((job.name for job in jobs), 0.0)
 
         def run_due_jobs() -> None:
             now = time.monotonic()
-            for job in JOBS:
+            for job in jobs:
                 if due[job.name] > now:
                     continue
                 due[job.name] = now + job.every_seconds
