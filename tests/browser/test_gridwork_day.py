@@ -15,6 +15,7 @@ from tests.gridwork.conftest import (  # noqa: F401 — fixtures
     admitted_item,
     campaign,
     care,
+    help_categories,
     homes,
     reviewer,
 )
@@ -182,3 +183,41 @@ def test_phone_answers_a_collection_form_offline(request, tmp_path):
     target.refresh_from_db()
     assert target.answered_by == worker
     assert SyncReceipt.objects.filter(user=worker, kind="form", outcome="applied").count() == 1
+
+
+def test_phone_reports_with_a_photo_offline(request, tmp_path):
+    """A quick report with a photo taken without signal: the photo is shrunk and kept on
+    the phone with the report, and both are filed once the connection returns."""
+    from PIL import Image
+
+    from wangge.cases.models import Case
+
+    request.getfixturevalue("help_categories")
+    worker = request.getfixturevalue("grid_worker")
+    shot = tmp_path / "IMG_2041.jpg"
+    Image.new("RGB", (2400, 1800), (90, 90, 90)).save(shot, "JPEG")
+    opener, server = request.getfixturevalue("open_page"), request.getfixturevalue("live_server")
+    page = opener(375, 740)
+    sign_in(page, server, worker.username, PASSWORD)
+    page.goto(f"{server.url}/gridwork/day/")
+    page.context.set_offline(True)
+    page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    form = page.locator("#quick-case")
+    form.locator("select[name='p.category']").select_option("env.garbage")
+    form.locator("input[name='p.title']").fill("楼道堆放杂物")
+    form.locator("input[name='p.address']").fill("阳光花园3号楼楼道")
+    form.locator("[data-testid=quick-case-photo]").set_input_files(str(shot))
+    page.click("[data-testid=quick-case-send]")
+    wait_outbox(page, 1)
+    assert Case.objects.count() == 0
+    kept = page.evaluate(f"JSON.parse(localStorage.getItem('wangge.day.outbox.{worker.pk}'))"
+                         "[0].payload.photos")
+    assert len(kept) == 1 and kept[0].startswith("data:image/jpeg;base64,")
+    assert form.locator("input[name='p.title']").input_value() == ""  # ready for the next
+    page.context.set_offline(False)
+    wait_outbox(page, 0)
+    case = Case.objects.get()
+    assert (case.title, case.reporter) == ("楼道堆放杂物", worker)
+    photo = case.photos.get()
+    assert (photo.width, photo.height) == (1600, 1200)  # shrunk on the phone, not cropped
+    assert SyncReceipt.objects.filter(user=worker, kind="case", outcome="applied").count() == 1

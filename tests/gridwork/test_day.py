@@ -101,6 +101,35 @@ def test_plain_form_goes_through_sync(client, campaign, care, grid_worker):
     assert SyncReceipt.objects.filter(outcome="refused").count() == 1
 
 
+def test_plain_quick_report_posts_its_photo(client, help_categories, grid_worker):
+    """Without JavaScript the report form posts the photo as a file; it is filed the same
+    way as a photo the phone kept."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from wangge.cases.models import Case
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 10)).save(out, "PNG")
+    signed_in(client, grid_worker)
+    answer = client.post("/gridwork/day/submit/", {
+        "kind": "case", "key": "plain-case-0001", "p.category": "env.garbage",
+        "p.title": "绿化带倒伏", "p.lon": "117.01", "p.lat": "36.605",
+        "photo": SimpleUploadedFile("IMG_0001.png", out.getvalue(), "image/png")})
+    assert answer.status_code == 302
+    case = Case.objects.get(title="绿化带倒伏")
+    assert [(p.content_type, p.width) for p in case.photos.all()] == [("image/png", 40)]
+    # A file that is not a photo: refused with the photo service's words, nothing filed.
+    answer = client.post("/gridwork/day/submit/", {
+        "kind": "case", "key": "plain-case-0002", "p.category": "env.garbage",
+        "p.title": "井盖缺失", "p.lon": "117.01", "p.lat": "36.605",
+        "photo": SimpleUploadedFile("notes.txt", b"just text", "text/plain")}, follow=True)
+    assert "not a JPEG, PNG or WebP" in answer.content.decode()
+    assert not Case.objects.filter(title="井盖缺失").exists()
+
+
 def test_visit_page_of_someone_not_on_my_lists(client, care, grid_worker):
     client.force_login(grid_worker)
     assert client.get(f"/gridwork/day/visits/{care['zhao'].pk}/").status_code == 404

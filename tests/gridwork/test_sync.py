@@ -270,3 +270,53 @@ def test_starting_a_patrol_ends_one_left_open_at_its_last_fix(grid_worker):
     assert sync(grid_worker, [end])[0].outcome == "applied"
     left.refresh_from_db()
     assert left.ended_at == T0 + datetime.timedelta(seconds=600)
+
+
+def _jpeg(color=(200, 30, 30), size=(64, 48)) -> str:
+    """A small photo as the phone keeps it: a JPEG data URL."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _report(key: str, photos) -> dict:
+    return {"key": key, "kind": "case",
+            "payload": {"category": "env.garbage", "title": "楼道堆放垃圾", "lon": 117.01,
+                        "lat": 36.605, "photos": photos}}
+
+
+def test_a_quick_report_taken_offline_brings_its_photos_once(help_categories, grid_worker):
+    from wangge.cases.models import Photo
+
+    item = _report("k-case-photos-01", [_jpeg(), _jpeg((0, 0, 200), (48, 64))])
+    [receipt] = sync(grid_worker, [item])
+    assert receipt.outcome == "applied", receipt.message
+    case = Case.objects.get(code=receipt.detail["case"])
+    photos = list(case.photos.order_by("pk"))
+    assert [(p.width, p.height, p.uploaded_by) for p in photos] == [
+        (64, 48, grid_worker), (48, 64, grid_worker)]
+    assert receipt.detail["photos"] == 2
+    # Sent again (the answer was lost): the same case, no second copy of its photos.
+    [again] = sync(grid_worker, [item])
+    assert again.replayed and again.detail == receipt.detail
+    assert Photo.objects.count() == 2 and Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(("photos", "says"), [
+    (["data:image/jpeg;base64,@@not-base64@@"], "photo 1 is not a base64 data URL"),
+    ("one photo", "at most 3 photos"),
+    ([_jpeg()] * 4, "at most 3 photos"),
+    ([_jpeg(), "data:image/png;base64,aGVsbG8gd29ybGQ="], "photo 2: not a JPEG, PNG or WebP"),
+])
+def test_a_report_with_a_bad_photo_is_refused_and_keeps_nothing(help_categories, grid_worker,
+                                                                 photos, says):
+    from wangge.cases.models import Photo
+
+    [receipt] = sync(grid_worker, [_report("k-case-bad-photo", photos)])
+    assert receipt.outcome == "refused" and says in receipt.message, receipt.message
+    assert Case.objects.count() == 0 and Photo.objects.count() == 0

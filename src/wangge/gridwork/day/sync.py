@@ -17,6 +17,9 @@ writes nothing. Conflicts and refusals stay listed for the worker until she dism
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +38,8 @@ from . import patrols
 
 PERMISSION = "gridwork.work"
 MAX_ITEMS = 200
+MAX_PHOTOS = 3  # per quick report
+DATA_URL = re.compile(r"data:(image/[a-z+.-]+);base64,([A-Za-z0-9+/=]+)")
 LABEL_MAX = 200
 OUTCOME_BY_STATUS = {409: SyncOutcome.CONFLICT}  # every other refusal: refused
 
@@ -100,6 +105,42 @@ def _visit(user, key: str, item: dict, token) -> dict:
             "case": visit.case.code if visit.case_id else None}
 
 
+def _photos(user, raw) -> list[int]:
+    """Photos taken for a quick report, kept on the phone as data URLs until it was online.
+
+    Each goes through the same checks and storage as an upload on the report page (type by
+    content, size, pixels; stored outside the web root). They are stored in the item's own
+    transaction: if the report is refused, no photo row stays (the sweep job removes the
+    file).
+    """
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from wangge.cases.services import CaseError, add_photo
+
+    if raw in (None, "", []):
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_PHOTOS:
+        raise Invalid(_("photos: at most %(n)d photos, each as a data URL.") % {"n": MAX_PHOTOS},
+                      field="photos")
+    ids = []
+    for n, url in enumerate(raw, 1):
+        match = DATA_URL.fullmatch(url) if isinstance(url, str) else None
+        try:
+            data = base64.b64decode(match.group(2), validate=True) if match else None
+        except (binascii.Error, ValueError):
+            data = None
+        if not data:
+            raise Invalid(_("photos: photo %(n)d is not a base64 data URL of an image.")
+                          % {"n": n}, field="photos")
+        upload = SimpleUploadedFile(f"offline-{n}", data, content_type=match.group(1))
+        try:
+            ids.append(add_photo(user, None, upload).pk)
+        except CaseError as exc:
+            raise Invalid(_("photos: photo %(n)d: %(why)s") % {"n": n, "why": exc.message},
+                          field="photos", status=exc.status) from None
+    return ids
+
+
 def _case(user, key: str, item: dict, token) -> dict:
     from wangge.cases.services import CaseError, CaseInput, submit_case
 
@@ -115,12 +156,13 @@ def _case(user, key: str, item: dict, token) -> dict:
     data = CaseInput(category=str(p.get("category") or ""), title=str(p.get("title") or ""),
                      description=str(p.get("description") or ""),
                      address=str(p.get("address") or ""), lon=lon, lat=lat,
-                     crs="wgs84" if point else None, idempotency_key=key)
+                     crs="wgs84" if point else None, idempotency_key=key,
+                     photos=_photos(user, p.get("photos")))
     try:
         case, _created = submit_case(user, data)
     except CaseError as exc:
         raise visits.as_refusal(exc) from None
-    return {"case": case.code}
+    return {"case": case.code, "photos": len(data.photos)}
 
 
 def _form(user, key: str, item: dict, token) -> dict:

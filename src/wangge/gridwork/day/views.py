@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from wangge.accounts.permissions import permission_required
+from wangge.cases.services import MAX_PHOTO_BYTES
 from wangge.core.refusals import Refusal
 
 from ..models import SyncOutcome, TargetStatus, VisitOutcome
@@ -89,6 +91,9 @@ def _strings() -> dict[str, str]:
         "signIn": _("Your session has ended: sign in again to send what is waiting."),
         "patrolOn": _("On patrol since %(n)s"), "noGps": _("No GPS on this device."),
         "points": _("%(n)s points recorded"), "here": _("Position: %(n)s"),
+        "photoBad": _("A chosen file is not a photo this phone can read; choose another."),
+        "noRoom": _("This phone has no room left to keep the report with its photos: send "
+                    "what is waiting first, or report with fewer photos."),
     }
 
 
@@ -108,10 +113,14 @@ def sync_items(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"receipts": [r.as_dict() for r in receipts]})
 
 
-def item_from_form(post) -> dict:
-    """One outbox item from a plain form: the same shape day.js sends."""
+def item_from_form(post, files=None) -> dict:
+    """One outbox item from a plain form: the same shape day.js sends (a report's photos
+    as data URLs, as the phone keeps them)."""
     item: dict = {"key": post.get("key", ""), "kind": post.get("kind", ""),
                   "label": post.get("label", ""), "payload": {}}
+    photos = files.getlist("photo") if files is not None else []
+    if photos:
+        item["payload"]["photos"] = [_data_url(f) for f in photos[:sync.MAX_PHOTOS + 1]]
     if post.get("base_version") not in (None, ""):
         item["base_version"] = post.get("base_version")
     for name, value in post.items():
@@ -124,12 +133,20 @@ def item_from_form(post) -> dict:
     return item
 
 
+def _data_url(upload) -> str:
+    # The declared type only labels the data: the photo service judges the content itself.
+    declared = upload.content_type or ""
+    kind = declared if declared.startswith("image/") else "image/unknown"
+    data = upload.read(MAX_PHOTO_BYTES + 1)
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
 @require_POST
 @permission_required("gridwork.work")
 def submit(request: HttpRequest) -> HttpResponse:
     """One change from a form post (no JavaScript): applied through ``sync``, then back."""
     try:
-        receipt = sync.sync(request.user, [item_from_form(request.POST)])[0]
+        receipt = sync.sync(request.user, [item_from_form(request.POST, request.FILES)])[0]
     except Refusal as exc:
         messages.error(request, exc.message)
     else:

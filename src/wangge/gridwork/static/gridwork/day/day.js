@@ -23,6 +23,8 @@
   var SENT_KEPT = 300;
   var BATCH = 50;
   var FLUSH_EVERY_MS = 30000;
+  var BATCH_CHARS = 2000000;  // below the server's 2.5 MB limit on a request body
+  var PHOTO_EDGE = 1600, PHOTO_QUALITY = 0.8, MAX_PHOTOS = 3;
   var flushing = false;
   var lastFix = null;
   var watchId = null;
@@ -58,9 +60,15 @@
     var items = outbox();
     item.at = new Date().toISOString();
     items.push(item);
-    write(OUTBOX, items);
+    try {
+      write(OUTBOX, items);
+    } catch (e) {  // the phone's storage is full (photos are the large part)
+      notice(S.noRoom);
+      return false;
+    }
     render();
     flush();
+    return true;
   }
 
   function removeKeys(keys) {
@@ -74,10 +82,16 @@
     if (flushing || !items.length || !navigator.onLine) { render(); return Promise.resolve(); }
     flushing = true;
     setCount(S.sending);
-    var batch = items.slice(0, BATCH).map(function (i) {
+    // At most BATCH items and about BATCH_CHARS of JSON (photos are large), at least one.
+    var batch = [], chars = 0;
+    items.slice(0, BATCH).some(function (i) {
       var out = { key: i.key, kind: i.kind, payload: i.payload, label: i.label || "" };
       if (i.base_version !== undefined && i.base_version !== null) out.base_version = i.base_version;
-      return out;
+      var size = JSON.stringify(out).length;
+      if (batch.length && chars + size > BATCH_CHARS) return true;
+      batch.push(out);
+      chars += size;
+      return false;
     });
     return fetch(cfg.syncUrl, {
       method: "POST", credentials: "same-origin",
@@ -208,6 +222,32 @@
     return item;
   }
 
+  // A photo is kept on the phone as a JPEG data URL, its longer edge at most PHOTO_EDGE pixels:
+  // a few hundred kilobytes, so several reports fit in the phone's storage and one request.
+  function shrink(file) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, PHOTO_EDGE / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        resolve(canvas.toDataURL("image/jpeg", PHOTO_QUALITY));
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("not an image")); };
+      img.src = url;
+    });
+  }
+
+  function photosOf(form) {
+    var input = form.querySelector("input[type=file][name=photo]");
+    var files = input && input.files ? Array.prototype.slice.call(input.files, 0, MAX_PHOTOS) : [];
+    return Promise.all(files.map(shrink));
+  }
+
   document.querySelectorAll("form.outbox-form").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -216,13 +256,19 @@
         item.payload.visited_at = new Date().toISOString();
         if (item.payload["case"] && !item.payload["case"].title) delete item.payload["case"];
       }
-      if (item.kind === "case") {
-        if (lastFix) { item.payload.lon = lastFix.lon; item.payload.lat = lastFix.lat; }
-        item.label = item.payload.title || "";
+      if (item.kind !== "case") {
+        enqueue(item);
+        notice(navigator.onLine ? S.sending : S.queued);
+        return;
       }
-      enqueue(item);
-      if (item.kind === "case") form.reset();
-      notice(navigator.onLine ? S.sending : S.queued);
+      if (lastFix) { item.payload.lon = lastFix.lon; item.payload.lat = lastFix.lat; }
+      item.label = item.payload.title || "";
+      photosOf(form).then(function (urls) {
+        if (urls.length) item.payload.photos = urls;
+        if (!enqueue(item)) return;  // kept the form as it is: nothing was saved
+        form.reset();
+        notice(navigator.onLine ? S.sending : S.queued);
+      }, function () { notice(S.photoBad); });
     });
   });
 
