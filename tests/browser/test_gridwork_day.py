@@ -50,6 +50,17 @@ def done(targets) -> dict[int, str]:
     return {t.pk: t.status for t in TaskTarget.objects.filter(pk__in=[t.pk for t in targets])}
 
 
+def day_page_offline(request, worker):
+    """The worker's day page on a phone, signed in and loaded, then the signal gone."""
+    opener, server = request.getfixturevalue("open_page"), request.getfixturevalue("live_server")
+    page = opener(375, 740)
+    sign_in(page, server, worker.username, PASSWORD)
+    page.goto(f"{server.url}/gridwork/day/")
+    page.context.set_offline(True)
+    page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    return page
+
+
 def complete(page, target, residents: str) -> None:
     page.click(f"[data-testid=open-{target.pk}]")  # each form is folded under its target
     form = page.locator(f"[data-testid=quick-{target.pk}]")
@@ -161,12 +172,7 @@ def test_phone_answers_a_collection_form_offline(request, tmp_path):
     form = issued_form(request.getfixturevalue("handler"))
     worker = request.getfixturevalue("grid_worker")
     target = FormTarget.objects.get(form=form, person=people.p1)
-    opener, server = request.getfixturevalue("open_page"), request.getfixturevalue("live_server")
-    page = opener(375, 740)
-    sign_in(page, server, worker.username, PASSWORD)
-    page.goto(f"{server.url}/gridwork/day/")
-    page.context.set_offline(True)
-    page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    page = day_page_offline(request, worker)
     page.click(f"[data-testid=form-open-{target.pk}]")
     quick = page.locator(f"[data-testid=form-quick-{target.pk}]")
     quick.locator("input[name='r.health_note']").fill("血压偏高")
@@ -196,12 +202,7 @@ def test_phone_reports_with_a_photo_offline(request, tmp_path):
     worker = request.getfixturevalue("grid_worker")
     shot = tmp_path / "IMG_2041.jpg"
     Image.new("RGB", (2400, 1800), (90, 90, 90)).save(shot, "JPEG")
-    opener, server = request.getfixturevalue("open_page"), request.getfixturevalue("live_server")
-    page = opener(375, 740)
-    sign_in(page, server, worker.username, PASSWORD)
-    page.goto(f"{server.url}/gridwork/day/")
-    page.context.set_offline(True)
-    page.wait_for_function("document.getElementById('net-badge').dataset.state === 'offline'")
+    page = day_page_offline(request, worker)
     form = page.locator("#quick-case")
     form.locator("select[name='p.category']").select_option("env.garbage")
     form.locator("input[name='p.title']").fill("楼道堆放杂物")
