@@ -6,42 +6,33 @@ words a user reads are written once, here and where they are raised.
 
 from __future__ import annotations
 
-
-class CaseError(Exception):
-    """A refusal with an HTTP status and a message that says what to do about it."""
-
-    status = 400
-
-    def __init__(self, message: str, *, status: int | None = None, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if status is not None:
-            self.status = status
-
-    def __str__(self) -> str:
-        return self.message
+from wangge.core.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal
 
 
-class CaseNotFound(CaseError):
+class CaseError(Refusal):
+    """A case service's refusal: one of the platform's refusals (``core.refusals``), kept as
+    a family of its own so callers can tell a case's "no" from others."""
+
+
+class CaseNotFound(CaseError, NotFound):
     """Missing, or out of the actor's scope: the two answer alike so guessing tells nothing."""
 
     status = 404
 
 
-class CaseForbidden(CaseError):
+class CaseForbidden(CaseError, Forbidden):
     """The actor's role or department may not do this to this case."""
 
     status = 403
 
 
-class CaseConflict(CaseError):
+class CaseConflict(CaseError, Conflict):
     """Not allowed in the case's current state, or someone else changed it first."""
 
     status = 409
 
 
-class CaseInvalid(CaseError):
+class CaseInvalid(CaseError, Invalid):
     """An input is missing or wrong; ``field`` names it."""
 
     status = 422

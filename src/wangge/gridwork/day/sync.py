@@ -142,7 +142,7 @@ def _photos(user, raw) -> list[int]:
 
 
 def _case(user, key: str, item: dict, token) -> dict:
-    from wangge.cases.services import CaseError, CaseInput, submit_case
+    from wangge.cases.services import CaseInput, submit_case
 
     require(user, "cases.report", token)
     p = _payload(item)
@@ -158,10 +158,7 @@ def _case(user, key: str, item: dict, token) -> dict:
                      address=str(p.get("address") or ""), lon=lon, lat=lat,
                      crs="wgs84" if point else None, idempotency_key=key,
                      photos=_photos(user, p.get("photos")))
-    try:
-        case, _created = submit_case(user, data)
-    except CaseError as exc:
-        raise visits.as_refusal(exc) from None
+    case, _created = submit_case(user, data)  # a case's refusal is one of ours as it is
     return {"case": case.code, "photos": len(data.photos)}
 
 
