@@ -6,20 +6,20 @@ the status and the same words, plus ``pointers`` when a form asks for what is al
 
 from __future__ import annotations
 
-import dataclasses
+from wangge.core.refusals import Refusal
 
 
-@dataclasses.dataclass
-class FormError(Exception):
-    """A request the services refuse; nothing was written."""
+class FormError(Refusal):
+    """A request the services refuse; nothing was written. One of the platform's refusals
+    (``core.refusals``), with what a form's page needs besides the message."""
 
-    message: str
-    status: int = 422
-    field: str = ""
-    # field code → what is wrong with its value (an answer's checks, a build form's inputs)
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    # fields already held for every target: where the data is (see ``prefill.pointers``)
-    pointers: list[dict] = dataclasses.field(default_factory=list)
+    status = 422
 
-    def __str__(self) -> str:
-        return self.message
+    def __init__(self, message: str, status: int | None = None, field: str = "",
+                 errors: dict[str, str] | None = None,
+                 pointers: list[dict] | None = None) -> None:
+        super().__init__(message, field=field, status=status)
+        # field code → what is wrong with its value (an answer's checks, a build form's inputs)
+        self.errors = errors or {}
+        # fields already held for every target: where the data is (see ``prefill.pointers``)
+        self.pointers = pointers or []

@@ -166,7 +166,6 @@ def _form(user, key: str, item: dict, token) -> dict:
     """One person of a collection form answered (采集表): the catalogue's ``fill`` writes it,
     under the item's key namespaced per account, so a retry returns the first answer."""
     from wangge.catalog.collection import fill
-    from wangge.catalog.collection.errors import FormError
 
     p = _payload(item)
     values = p.get("result") or {}
@@ -176,9 +175,7 @@ def _form(user, key: str, item: dict, token) -> dict:
     try:
         answer = fill.submit_answer(user, target_id, values,
                                     key=visits.namespaced(user, key), token=token)
-    except FormError as exc:
-        raise visits.as_refusal(exc) from None
-    except Http404:
+    except Http404:  # a form's own refusals are ours as they are
         raise NotFound(_("No such form target in your area.")) from None
     except PermissionDenied:
         raise Forbidden(_("You may not answer collection forms.")) from None

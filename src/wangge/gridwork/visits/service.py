@@ -258,8 +258,8 @@ REFUSAL_BY_STATUS: dict[int, type[Refusal]] = {403: Forbidden, 404: NotFound, 40
 
 
 def as_refusal(exc, prefix: str = "") -> Refusal:
-    """Another service's refusal as one of ours (same status, same words), its field under
-    ``prefix``: a collection form's, or a case's raised inside a visit (``case.title``)."""
+    """A case's refusal raised inside a visit, its field under ``prefix`` (``case.title``):
+    same status, same words."""
     kind = REFUSAL_BY_STATUS.get(exc.status, Invalid)
     field = f"{prefix}{exc.field}" if exc.field else ""
     return kind(exc.message, field=field, status=exc.status)
