@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import translation
 
 from tests.factories import make_user
 from wangge.accounts.roles import Role
+from wangge.audit.models import AuditRecord
 from wangge.core.clock import replaying
 from wangge.core.refusals import NotFound
 from wangge.gridwork.models import TaskTally, TaskTarget
@@ -183,6 +186,41 @@ def test_inspection_rounds_across_a_boundary(handler, admitted_item, tree, homes
     assert TaskTarget.objects.filter(task=task).count() == 4
     assert TaskTally.objects.filter(task=task, period=second, region=tree["370102001"]
                                     ).get().total == 2
+    assert AuditRecord.objects.filter(action="gridwork.task.round").count() == 1
+
+
+def test_a_round_no_worker_started_is_named_not_started_late(handler, admitted_item, tree,
+                                                              homes, client, reviewer):
+    with replaying(at(2026, 3, 20)):
+        task = service.launch(handler, service.create_task(
+            handler, kind="inspection", title="场所消防检查", matter_id=admitted_item.pk,
+            region_id=tree["370102001"].pk, target_kind="place", recurrence="monthly",
+            target_filter={"place_kinds": ["school", "market"]},
+            fields=("fire_extinguishers_ok",), starts_on=datetime.date(2026, 1, 5)).pk)
+    assert task.periods == ["2026-03"]  # January and February came before the launch
+    # No worker ran in April: the round of May starts, April's is named as missed.
+    with replaying(at(2026, 5, 2, 9)):
+        assert launching.run_rounds() == 1
+        task.refresh_from_db()
+        assert task.periods == ["2026-03", "2026-05"]
+        rec = AuditRecord.objects.get(action="gridwork.task.round")
+        assert json.loads(rec.detail) == {"period": "2026-05", "targets": 2,
+                                          "missed": ["2026-04"]}
+        client.force_login(reviewer)
+        page = client.get(reverse("gridwork:tasks_task", args=[task.pk])).content.decode()
+        assert 'data-testid="missed-rounds"' in page and "2026-04" in page
+    assert not TaskTarget.objects.filter(task=task, period="2026-04").exists()
+
+
+def test_missed_periods_count_only_gaps_after_the_first_round():
+    d = datetime.date
+    # Weekly from W40; rounds W41 and W43 were started; today is in W45.
+    missed = periods.missed_periods("weekly", d(2026, 9, 28), ["2026-W41", "2026-W43"],
+                                    d(2026, 11, 4))
+    assert [p.key for p in missed] == ["2026-W42", "2026-W44"]
+    assert periods.missed_periods("monthly", d(2026, 1, 1), ["2026-11"], d(2026, 11, 30)) == []
+    assert [p.key for p in periods.missed_periods(
+        "quarterly", d(2026, 1, 1), ["2026-Q1"], d(2026, 10, 1))] == ["2026-Q2", "2026-Q3"]
 
 
 def test_grid_worker_sees_district_task(campaign, tree):

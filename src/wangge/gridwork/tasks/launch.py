@@ -31,7 +31,7 @@ from wangge.regions.models import Level, Region
 from wangge.regions.tree import subtree_q
 from wangge.registry.models import Building, House, Household, Place
 
-from .periods import Period, period_of
+from .periods import Period, missed_periods, period_of
 
 # Up to this many estimated targets a launch builds them in the request.
 INLINE_LIMIT = 5000
@@ -351,8 +351,10 @@ def run_rounds(day: datetime.date | None = None) -> int:
             task.targets_total += n
             task.save(update_fields=["periods", "targets_total"])
             actor = Actor.system("gridwork.rounds")
+            missed = [p.key for p in missed_periods(task.recurrence, task.starts_on,
+                                                     task.periods, day)]
             with acting_as(actor):
                 record("gridwork.task.round", task, actor=actor,
-                       detail={"period": key, "targets": n})
+                       detail={"period": key, "targets": n, "missed": missed})
             started += 1
     return started

@@ -68,3 +68,23 @@ def period_of(recurrence: str, day: datetime.date) -> Period:
 def next_period(recurrence: str, period: Period) -> Period:
     """The period right after ``period``."""
     return period_of(recurrence, period.end + datetime.timedelta(days=1))
+
+
+def missed_periods(recurrence: str, starts_on: datetime.date, started: list[str],
+                   day: datetime.date) -> list[Period]:
+    """Rounds of an inspection that ended before ``day`` without ever being started.
+
+    The hourly ``gridwork.rounds`` job starts the round holding the day it runs; a round
+    whose whole period passed while no worker ran is not started late (its targets would be
+    overdue on arrival) but is named here, so the task's page and the audit trail say so.
+    Only rounds after the first one started count: before it, the task was not yet launched.
+    """
+    current = period_of(recurrence, day)
+    period, missed = period_of(recurrence, starts_on), []
+    done, running = set(started), False  # rounds before the first one started are not missed
+    while period.end < current.start:
+        running = running or period.key in done
+        if running and period.key not in done:
+            missed.append(period)
+        period = next_period(recurrence, period)
+    return missed

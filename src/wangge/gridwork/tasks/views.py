@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from wangge.accounts.permissions import has_permission, permission_required
 from wangge.accounts.scope import visible_to
 from wangge.catalog.fields import display_value
+from wangge.core.clock import today
 from wangge.core.refusals import Invalid, NotFound, Refusal
 from wangge.gridwork.models import TargetStatus, TaskKind, TaskStatus, TaskTally, TaskTarget
 from wangge.registry.models import HouseUsage, PlaceKind
@@ -33,6 +34,7 @@ from . import service
 from .completion import REOPEN_ROLES
 from .forms import TargetForm, TaskForm, field_label
 from .launch import launch_progress
+from .periods import missed_periods
 from .progress import progress
 
 LIST_MAX = 200
@@ -176,6 +178,9 @@ def task_page(request: HttpRequest, pk: int) -> HttpResponse:
         "csv_url": reverse("gridwork:tasks_csv", args=[task.pk]) + (f"?{query}" if query else ""),
         "map": _map_config(report),
         "crumbs": _crumbs(user, report),
+        "missed": [p.key for p in missed_periods(task.recurrence, task.starts_on, task.periods,
+                                                 today())]
+        if task.recurrence and task.status != TaskStatus.DRAFT else [],
     })
 
 
