@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from ninja import Schema, Status
 from ninja.errors import HttpError
+
+from .refusals import Refusal
+
+
+class RefusalOut(Schema):
+    """A refusal as the API answers it: the words to show, and the input at fault."""
+
+    detail: str
+    field: str = ""
+
+
+# The statuses a service's refusal answers with, for a route's ``response=``.
+REFUSAL_RESPONSES = {403: RefusalOut, 404: RefusalOut, 409: RefusalOut, 422: RefusalOut}
+
+
+def refusal_response(exc: Refusal) -> Status:
+    """A service's refusal as the API's answer: its status, its words, its field."""
+    return Status(exc.status, {"detail": exc.message, "field": exc.field})
 
 
 def read_limited_body(request: HttpRequest, limit: int, error: HttpError) -> bytes:

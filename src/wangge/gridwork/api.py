@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from wangge.accounts.permissions import require_permission
+from wangge.core.http import REFUSAL_RESPONSES, refusal_response
 
 from . import service
 from .service import Application, MatterError
@@ -43,13 +44,6 @@ class DecideIn(Schema):
     on: datetime.date | None = None
 
 
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
-ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
 
 def _token(request: HttpRequest):
     return getattr(request, "api_token", None)
@@ -61,9 +55,6 @@ def _out(item) -> dict:
             "effective_from": item.effective_from, "exited_on": item.exited_on}
 
 
-def _refusal(exc: MatterError):
-    return Status(exc.status, {"detail": exc.message, "field": exc.field})
-
 
 @router.get("/matters", response=list[ItemOut], url_name="gridwork_matters")
 def matters(request: HttpRequest):
@@ -72,7 +63,7 @@ def matters(request: HttpRequest):
     return [_out(i) for i in service.visible_items(request.user)[:500]]
 
 
-@router.post("/matters", response={201: ItemOut, 200: ItemOut, **ERRORS},
+@router.post("/matters", response={201: ItemOut, 200: ItemOut, **REFUSAL_RESPONSES},
              url_name="gridwork_apply")
 def apply(request: HttpRequest, body: ApplyIn):
     """Apply to admit an item (a retry of the same application answers the pending one)."""
@@ -82,11 +73,11 @@ def apply(request: HttpRequest, body: ApplyIn):
             name=body.name, basis=body.basis, duties=body.duties, frequency=body.frequency,
             fields=tuple(body.fields)), token=_token(request))
     except MatterError as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200 if item.pk in before else 201, _out(item))
 
 
-@router.post("/matters/{pk}/{action}", response={200: ItemOut, **ERRORS},
+@router.post("/matters/{pk}/{action}", response={200: ItemOut, **REFUSAL_RESPONSES},
              url_name="gridwork_decide")
 def decide(request: HttpRequest, pk: int, action: str, body: DecideIn):
     """admit / refuse / apply_exit / approve_exit / refuse_exit, with a note and a date."""
@@ -94,5 +85,5 @@ def decide(request: HttpRequest, pk: int, action: str, body: DecideIn):
         item = service.decide(request.user, pk, action, body.note, on=body.on,
                               token=_token(request))
     except MatterError as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200, _out(item))

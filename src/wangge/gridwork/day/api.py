@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from wangge.accounts.permissions import has_permission
+from wangge.core.http import REFUSAL_RESPONSES, refusal_response
 from wangge.core.refusals import Refusal, require
 
 from . import service, sync
@@ -87,29 +88,19 @@ class DismissIn(Schema):
     key: str
 
 
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
-ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
 
 def _token(request: HttpRequest):
     return getattr(request, "api_token", None)
 
 
-def _refusal(exc: Refusal):
-    return Status(exc.status, {"detail": exc.message, "field": exc.field})
 
-
-@router.get("/today", response={200: TodayOut, **ERRORS}, url_name="gridwork_day_today")
+@router.get("/today", response={200: TodayOut, **REFUSAL_RESPONSES}, url_name="gridwork_day_today")
 def today(request: HttpRequest):
     """What waits for the worker: open targets, visits due or overdue, cases to verify."""
     try:
         require(request.user, sync.PERMISSION, _token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     day = service.today(request.user)
     fills = has_permission(request.user, "catalog.fill", _token(request))
     targets = [{"id": t.pk, "task": g.task.pk, "task_title": g.task.title,
@@ -129,24 +120,25 @@ def today(request: HttpRequest):
         "cases_to_verify": [c.code for c in day.cases]})
 
 
-@router.post("/sync", response={200: SyncOut, **ERRORS}, url_name="gridwork_day_sync")
+@router.post("/sync", response={200: SyncOut, **REFUSAL_RESPONSES}, url_name="gridwork_day_sync")
 def sync_items(request: HttpRequest, body: SyncIn):
     """Apply the outbox in order; one receipt per key (a key sent again: the same answer)."""
     items = [i.model_dump() for i in body.items]
     try:
         receipts = sync.sync(request.user, items, token=_token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200, {"receipts": [r.as_dict() for r in receipts]})
 
 
-@router.post("/dismiss", response={200: ReceiptOut, **ERRORS}, url_name="gridwork_day_dismiss")
+@router.post("/dismiss", response={200: ReceiptOut, **REFUSAL_RESPONSES},
+             url_name="gridwork_day_dismiss")
 def dismiss(request: HttpRequest, body: DismissIn):
     """A conflict or refusal the worker has seen leaves her list."""
     try:
         receipt = sync.dismiss(request.user, body.key, token=_token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200, {"key": body.key, "kind": receipt.kind, "outcome": receipt.outcome,
                         "message": (receipt.detail or {}).get("message", ""),
                         "detail": {}, "replayed": True})

@@ -9,19 +9,13 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from wangge.core.http import REFUSAL_RESPONSES, refusal_response
 from wangge.core.refusals import Refusal
 
 from . import proposals, service
 
 router = Router(tags=["gridwork staffing"])
 
-
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
-ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class ProposalOut(Schema):
@@ -49,9 +43,6 @@ def _token(request: HttpRequest):
     return getattr(request, "api_token", None)
 
 
-def _refusal(exc: Refusal):
-    return Status(exc.status, {"detail": exc.message, "field": exc.field})
-
 
 def _proposal(p) -> dict:
     return {"id": p.pk, "kind": p.kind, "community": p.community.code, "grids": p.grids,
@@ -59,7 +50,7 @@ def _proposal(p) -> dict:
             "decided_by": p.decided_by.username if p.decided_by else None}
 
 
-@router.get("/workload", response={200: dict, **ERRORS}, url_name="staffing_workload")
+@router.get("/workload", response={200: dict, **REFUSAL_RESPONSES}, url_name="staffing_workload")
 def workload(request: HttpRequest, node: str | None = None, month: str | None = None,
              start: str | None = None, end: str | None = None):
     """Per grid worker and per grid: cases found and handled, task targets, visits,
@@ -68,10 +59,10 @@ def workload(request: HttpRequest, node: str | None = None, month: str | None = 
         return Status(200, service.workload(request.user, node, start=start, end=end,
                                             month=month, token=_token(request)).as_json())
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
 
 
-@router.get("/plan", response={200: dict, **ERRORS}, url_name="staffing_plan")
+@router.get("/plan", response={200: dict, **REFUSAL_RESPONSES}, url_name="staffing_plan")
 def plan(request: HttpRequest, node: str | None = None, month: str | None = None,
          start: str | None = None, end: str | None = None):
     """Needed against actual workers per community, each grid's load, and the model."""
@@ -79,10 +70,10 @@ def plan(request: HttpRequest, node: str | None = None, month: str | None = None
         return Status(200, service.staffing(request.user, node, start=start, end=end,
                                             month=month, token=_token(request)).as_json())
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
 
 
-@router.get("/proposals", response={200: list[ProposalOut], **ERRORS},
+@router.get("/proposals", response={200: list[ProposalOut], **REFUSAL_RESPONSES},
             url_name="staffing_proposals")
 def proposal_list(request: HttpRequest, node: str | None = None, status: str | None = None):
     try:
@@ -90,10 +81,10 @@ def proposal_list(request: HttpRequest, node: str | None = None, status: str | N
         found = proposals.visible_proposals(request.user, region, status, _token(request))
         return Status(200, [_proposal(p) for p in found[:500]])
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
 
 
-@router.post("/proposals/compute", response={200: list[ProposalOut], **ERRORS},
+@router.post("/proposals/compute", response={200: list[ProposalOut], **REFUSAL_RESPONSES},
              url_name="staffing_compute")
 def compute(request: HttpRequest, body: ComputeIn):
     """(Re)compute proposals inside the node; an open one for the same grids is refreshed."""
@@ -102,10 +93,10 @@ def compute(request: HttpRequest, body: ComputeIn):
                                  token=_token(request))
         return Status(200, [_proposal(p) for p in made])
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
 
 
-@router.post("/proposals/{pk}/{action}", response={200: ProposalOut, **ERRORS},
+@router.post("/proposals/{pk}/{action}", response={200: ProposalOut, **REFUSAL_RESPONSES},
              url_name="staffing_decide")
 def decide(request: HttpRequest, pk: int, action: str, body: DecideIn):
     """accept / reject (the command centre), with a note; the same decision again is a
@@ -114,4 +105,4 @@ def decide(request: HttpRequest, pk: int, action: str, body: DecideIn):
         return Status(200, _proposal(proposals.decide(request.user, pk, action, body.note,
                                                       _token(request))))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)

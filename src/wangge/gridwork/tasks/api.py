@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, P, Query, Router, Schema, Status
 from ninja.params import HeaderEx
 
+from wangge.core.http import REFUSAL_RESPONSES, refusal_response
 from wangge.core.refusals import Invalid, Refusal
 from wangge.gridwork.models import TaskKind, TaskStatus
 
@@ -27,13 +28,6 @@ router = Router(tags=["gridwork"])
 LIST_MAX = 500
 TARGETS_MAX = 1000
 
-
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
-ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class TaskOut(Schema):
@@ -170,9 +164,6 @@ def _token(request: HttpRequest):
     return getattr(request, "api_token", None)
 
 
-def _refusal(exc: Refusal):
-    return Status(exc.status, {"detail": exc.message, "field": exc.field})
-
 
 def _task_out(task) -> dict:
     return {"id": task.pk, "kind": task.kind, "title": task.title,
@@ -211,25 +202,25 @@ def _progress_out(report) -> dict:
             "targets": [_target_out(t) for t in report.targets or ()]}
 
 
-@router.get("/", response={200: list[TaskOut], **ERRORS}, url_name="gridwork_tasks")
+@router.get("/", response={200: list[TaskOut], **REFUSAL_RESPONSES}, url_name="gridwork_tasks")
 def list_tasks(request: HttpRequest, filters: Query[ListQuery]):
     """Tasks the caller sees (a department: its own; others: those sent into their area)."""
     try:
         tasks = service.visible_tasks(request.user, _token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     if filters.kind:
         if filters.kind not in TaskKind.values:
-            return _refusal(Invalid(_("Unknown kind."), field="kind"))
+            return refusal_response(Invalid(_("Unknown kind."), field="kind"))
         tasks = tasks.filter(kind=filters.kind)
     if filters.status:
         if filters.status not in TaskStatus.values:
-            return _refusal(Invalid(_("Unknown status."), field="status"))
+            return refusal_response(Invalid(_("Unknown status."), field="status"))
         tasks = tasks.filter(status=filters.status)
     return [_task_out(t) for t in tasks[:LIST_MAX]]
 
 
-@router.post("/", response={201: TaskOut, **ERRORS}, url_name="gridwork_tasks_create")
+@router.post("/", response={201: TaskOut, **REFUSAL_RESPONSES}, url_name="gridwork_tasks_create")
 def create(request: HttpRequest, body: TaskIn):
     """Draft a task on an admitted grid matter of the caller's department (422 naming the
     input otherwise: an item not on the list is refused by the gate)."""
@@ -242,11 +233,11 @@ def create(request: HttpRequest, body: TaskIn):
             instructions=body.instructions, remind_days=body.remind_days,
             token=_token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(201, _task_out(task))
 
 
-@router.get("/{task_id}", response={200: TaskDetailOut, **ERRORS},
+@router.get("/{task_id}", response={200: TaskDetailOut, **REFUSAL_RESPONSES},
             url_name="gridwork_tasks_get")
 def get(request: HttpRequest, task_id: int, q: Query[ProgressQuery]):
     """A task, with its progress at ``node`` (default its area) once launched."""
@@ -257,7 +248,7 @@ def get(request: HttpRequest, task_id: int, q: Query[ProgressQuery]):
             out["progress"] = _progress_out(
                 progress(request.user, task, node=q.node, period=q.period))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return out
 
 
@@ -265,36 +256,36 @@ def _end(request, task_id: int, run, note: str = ""):
     try:
         task = run(request.user, task_id, _token(request), note=note)
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200, _task_out(task))
 
 
-@router.post("/{task_id}/launch", response={200: TaskOut, 202: TaskOut, **ERRORS},
+@router.post("/{task_id}/launch", response={200: TaskOut, 202: TaskOut, **REFUSAL_RESPONSES},
              url_name="gridwork_tasks_launch")
 def launch(request: HttpRequest, task_id: int):
     """Launch a draft: 200 when its targets exist, 202 while a job builds a big one."""
     try:
         task = service.launch(request.user, task_id, _token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(202 if task.status == TaskStatus.LAUNCHING else 200, _task_out(task))
 
 
-@router.post("/{task_id}/close", response={200: TaskOut, **ERRORS},
+@router.post("/{task_id}/close", response={200: TaskOut, **REFUSAL_RESPONSES},
              url_name="gridwork_tasks_close")
 def close(request: HttpRequest, task_id: int, body: EndIn | None = None):
     """Close a launched task."""
     return _end(request, task_id, service.close_task, body.note if body else "")
 
 
-@router.post("/{task_id}/cancel", response={200: TaskOut, **ERRORS},
+@router.post("/{task_id}/cancel", response={200: TaskOut, **REFUSAL_RESPONSES},
              url_name="gridwork_tasks_cancel")
 def cancel(request: HttpRequest, task_id: int, body: EndIn | None = None):
     """Cancel a task (a draft, or one sent by mistake)."""
     return _end(request, task_id, service.cancel_task, body.note if body else "")
 
 
-@router.get("/{task_id}/targets", response={200: list[TargetOut], **ERRORS},
+@router.get("/{task_id}/targets", response={200: list[TargetOut], **REFUSAL_RESPONSES},
             url_name="gridwork_tasks_targets")
 def targets(request: HttpRequest, task_id: int, q: Query[TargetsQuery]):
     """The task's targets under ``node`` (default its area; at most 1,000: drill down)."""
@@ -303,12 +294,12 @@ def targets(request: HttpRequest, task_id: int, q: Query[TargetsQuery]):
         rows = service.targets_page(request.user, task, q.node or task.region_id,
                                     status=q.status or None, period=q.period)
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return [_target_out(t) for t in rows[:TARGETS_MAX]]
 
 
 @router.post("/targets/{target_id}/complete",
-             response={200: CompleteOut, 201: CompleteOut, **ERRORS},
+             response={200: CompleteOut, 201: CompleteOut, **REFUSAL_RESPONSES},
              url_name="gridwork_tasks_complete")
 def complete(request: HttpRequest, target_id: int, body: CompleteIn,
              idempotency_key: HeaderEx[str | None, P(alias="Idempotency-Key")] = None):
@@ -316,7 +307,7 @@ def complete(request: HttpRequest, target_id: int, body: CompleteIn,
     409 when someone completed it first (the message says who and when)."""
     key = body.idempotency_key
     if idempotency_key and key and idempotency_key != key:
-        return _refusal(Invalid(_("The Idempotency-Key header and idempotency_key differ."),
+        return refusal_response(Invalid(_("The Idempotency-Key header and idempotency_key differ."),
                                 field="idempotency_key"))
     try:
         outcome = service.complete_target(
@@ -324,13 +315,13 @@ def complete(request: HttpRequest, target_id: int, body: CompleteIn,
             idempotency_key=key or idempotency_key or "", base_version=body.base_version,
             case_id=body.case, token=_token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     out = {"target": _target_out(outcome.target), "applied": outcome.applied,
            "replayed": outcome.replayed}
     return Status(201 if outcome.applied else 200, out)
 
 
-@router.post("/targets/{target_id}/reopen", response={200: TargetOut, **ERRORS},
+@router.post("/targets/{target_id}/reopen", response={200: TargetOut, **REFUSAL_RESPONSES},
              url_name="gridwork_tasks_reopen")
 def reopen(request: HttpRequest, target_id: int, body: ReopenIn):
     """Send a completed target back to be done again (street or community staff)."""
@@ -338,5 +329,5 @@ def reopen(request: HttpRequest, target_id: int, body: ReopenIn):
         target = service.reopen_target(request.user, target_id, body.note,
                                        token=_token(request))
     except Refusal as exc:
-        return _refusal(exc)
+        return refusal_response(exc)
     return Status(200, _target_out(target))
