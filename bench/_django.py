@@ -45,3 +45,19 @@ def command(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=out)
     return out.getvalue()
+
+
+def bulk_insert(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """One chunk of rows: COPY on PostgreSQL, one executemany in one transaction on SQLite."""
+    from django.db import connection, transaction
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["%s"] * len(columns))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                           f"VALUES ({marks})", rows)

@@ -38,30 +38,11 @@ from datetime import UTC, date
 from pathlib import Path
 
 import numpy as np
-from _django import command, say, setup  # the bench helpers beside this file
+from _django import bulk_insert, command, say, setup  # the bench helpers beside this file
 
 PG_DATABASE = "wangge_bench_campaign"
 DISTRICT = "370102"  # the demo's showcase district, 历下区
 CHUNK = 100_000
-
-
-
-
-
-def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """One chunk of rows: COPY on PostgreSQL, one executemany in one transaction on SQLite."""
-    from django.db import connection, transaction
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                           f"VALUES ({marks})", rows)
 
 
 def write_households(total: int, seed: int) -> tuple[int, int, float]:
@@ -92,10 +73,10 @@ def write_households(total: int, seed: int) -> tuple[int, int, float]:
             n += 1
             rows.append((f"B{n:07d}", pk, path, now, now))
             if len(rows) >= CHUNK:
-                _insert(Household._meta.db_table, columns, rows)
+                bulk_insert(Household._meta.db_table, columns, rows)
                 rows = []
     if rows:
-        _insert(Household._meta.db_table, columns, rows)
+        bulk_insert(Household._meta.db_table, columns, rows)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return wanted, len(grids), time.perf_counter() - started

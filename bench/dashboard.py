@@ -52,17 +52,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from _django import command, say, setup  # the bench helpers beside this file
+from _django import bulk_insert, command, say, setup  # the bench helpers beside this file
 
 PG_DATABASE = "wangge_bench_dashboard"
 CHUNK = 200_000
 PERIODS = (1, 7, 30, 91, 365, None)  # None: the whole history
 
 
-
 # -- one database, in its own process ---------------------------------------------------------
-
-
 
 
 class City:
@@ -135,22 +132,6 @@ OPEN_STATES = ("reported", "registered", "dispatched", "handling", "handled")
 FINAL = {0: "closed", 1: "rejected", 2: "voided", 3: "merged"}
 
 
-def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """One chunk of rows: COPY on PostgreSQL, one executemany in one transaction on SQLite."""
-    from django.db import connection, transaction
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                           f"VALUES ({marks})", rows)
-
-
 def _db_time(value, sqlite: bool):
     """Aware datetimes as SQLite's Django columns hold them (naive UTC text)."""
     if sqlite and value is not None:
@@ -214,7 +195,7 @@ def write_cases(city: City, h: dict, days: int) -> float:
             row[at["updated_at"]] = _db_time(closed or created, sqlite)
             row[at["closed_at"]] = _db_time(closed, sqlite)
             rows.append(tuple(row))
-        _insert(Case._meta.db_table, [f.column for f in fields], rows)
+        bulk_insert(Case._meta.db_table, [f.column for f in fields], rows)
         if stop % (CHUNK * 10) == 0 or stop == n:
             say(f"  cases: {stop:,} / {n:,} ({time.perf_counter() - started:.0f} s)")
     _create_indexes(indexes)
@@ -386,7 +367,7 @@ def write_tallies(city: City, h: dict, days: int) -> tuple[float, int]:
             block = counts[start:stop].tolist()
             rows = [(nodes_l[i], labels[i] if labels else "", grain, dates[day_l[i]],
                      *block[i - start]) for i in range(start, stop)]
-            _insert(FlowTally._meta.db_table, columns, rows)
+            bulk_insert(FlowTally._meta.db_table, columns, rows)
         written += len(nodes_l)
         say(f"  tallies: {written:,} rows ({time.perf_counter() - started:.0f} s)")
     stock = stock_tally(city, h)
